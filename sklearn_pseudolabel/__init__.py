@@ -1,0 +1,15 @@
+"""Deep semi-supervised learning with Pseudo-Label, for scikit-learn."""
+
+from ._classifier import PseudoLabelCNNClassifier
+from ._cnn import DropoutCNN
+from ._schedule import alpha_schedule
+from .datasets import hide_labels
+
+__all__ = [
+    "DropoutCNN",
+    "PseudoLabelCNNClassifier",
+    "alpha_schedule",
+    "hide_labels",
+]
+
+__version__ = "0.1.0.dev0"

@@ -1,0 +1,127 @@
+"""Mini-batch iterators over tensors that already live on the training device.
+
+skorch's default ``DataLoader`` fetches one sample at a time in Python and
+collates; for in-memory image tensors that is the slowest part of an epoch.
+These iterators index whole batches at once instead, on the device that holds
+the data, and draw their permutations from a dedicated ``torch.Generator``
+so that training is reproducible without touching the global RNG.
+"""
+
+import math
+
+import torch
+from torch.utils.data import Dataset
+
+__all__ = ["EvalBatches", "TensorDataset", "TwoStreamBatches"]
+
+
+class TensorDataset(Dataset):
+    """Images ``X`` (a tensor) and optional targets ``y`` (-1 = unlabeled)."""
+
+    def __init__(self, X, y=None):
+        self.X = X
+        self.y = y
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], (self.y[i] if self.y is not None else -1)
+
+
+class EvalBatches:
+    """Consecutive slices of a :class:`TensorDataset`, for inference.
+
+    Yields ``(X_batch, None)`` pairs, the format skorch's ``evaluation_step``
+    unpacks.
+    """
+
+    def __init__(self, dataset, batch_size):
+        self.X = dataset.X
+        self.batch_size = batch_size
+
+    def __len__(self):
+        return math.ceil(len(self.X) / self.batch_size)
+
+    def __iter__(self):
+        for start in range(0, len(self.X), self.batch_size):
+            yield self.X[start : start + self.batch_size], None
+
+
+def _index_batches(n, batch_size, n_steps, generator):
+    """``n_steps`` batches of indices into ``range(n)``.
+
+    A stream that fits ``n_steps`` exactly is one permutation whose last batch
+    may be short; a smaller stream is cycled through fresh permutations in full
+    batches.
+    """
+    if math.ceil(n / batch_size) == n_steps:
+        return torch.randperm(n, generator=generator).split(batch_size)
+    reps = math.ceil(n_steps * batch_size / n)
+    perm = torch.cat([torch.randperm(n, generator=generator) for _ in range(reps)])
+    return perm[: n_steps * batch_size].split(batch_size)
+
+
+class TwoStreamBatches:
+    """Paired labeled and unlabeled mini-batches; one pass is one epoch.
+
+    An epoch is one pass over the larger of the two streams; the smaller one is
+    cycled. Each step yields ``(X, y_labeled, unlabeled_pos)``: ``X`` holds the
+    labeled images of the step followed by the unlabeled ones (one gather, one
+    forward pass), ``y_labeled`` their class indices and ``unlabeled_pos`` the
+    positions of the unlabeled images in the unlabeled pool, for looking up
+    their pseudo-labels.
+
+    Parameters
+    ----------
+    dataset : TensorDataset
+        Training images and targets, ``y == -1`` for unlabeled rows.
+
+    batch_size, batch_size_unlabeled : int
+        Batch sizes of the two streams (capped at the stream sizes).
+
+    generator : torch.Generator
+        Source of the permutations (CPU).
+    """
+
+    def __init__(self, dataset, batch_size, batch_size_unlabeled, generator):
+        self.X = dataset.X
+        is_labeled = dataset.y >= 0
+        self.labeled_idx = torch.nonzero(is_labeled).flatten()
+        self.unlabeled_idx = torch.nonzero(~is_labeled).flatten()
+        self.y_labeled = dataset.y[self.labeled_idx]
+        self.batch_size = min(batch_size, len(self.labeled_idx))
+        self.batch_size_unlabeled = min(batch_size_unlabeled, len(self.unlabeled_idx))
+        self.generator = generator
+        #: Set per epoch by the net: False skips unlabeled images (when α = 0).
+        self.use_unlabeled = True
+
+    @property
+    def n_unlabeled(self):
+        """Size of the unlabeled pool."""
+        return len(self.unlabeled_idx)
+
+    def __len__(self):
+        n_steps = math.ceil(len(self.labeled_idx) / self.batch_size)
+        if self.n_unlabeled:
+            n_u = math.ceil(self.n_unlabeled / self.batch_size_unlabeled)
+            n_steps = max(n_steps, n_u)
+        return n_steps
+
+    def __iter__(self):
+        n_steps = len(self)
+        device = self.X.device
+        labeled = _index_batches(
+            len(self.labeled_idx), self.batch_size, n_steps, self.generator
+        )
+        if self.use_unlabeled and self.n_unlabeled:
+            unlabeled = _index_batches(
+                self.n_unlabeled, self.batch_size_unlabeled, n_steps, self.generator
+            )
+        else:
+            unlabeled = [torch.empty(0, dtype=torch.long)] * n_steps
+        for pos_l, pos_u in zip(labeled, unlabeled):
+            pos_l = pos_l.to(device, non_blocking=True)
+            pos_u = pos_u.to(device, non_blocking=True)
+            rows = torch.cat([self.labeled_idx[pos_l], self.unlabeled_idx[pos_u]])
+            yield self.X[rows], self.y_labeled[pos_l], pos_u

@@ -1,0 +1,545 @@
+"""PseudoLabelCNNClassifier: scikit-learn semantics around a skorch net.
+
+Design: composition, not a subclass of ``NeuralNetClassifier``. The estimator
+is a plain :class:`~sklearn.base.BaseEstimator` with flat, documented
+hyperparameters; ``fit`` builds a fresh skorch net (``net_``, a
+:class:`~skorch.NeuralNetClassifier` subclass that overrides only skorch's
+hooks) and trains it. This is what lets the estimator pass scikit-learn's own
+estimator checks, which a skorch subclass cannot:
+
+- skorch's ``classes_`` is ``np.unique(y)`` (it would contain -1) and its
+  ``predict`` returns class indices; here ``classes_`` excludes -1, labels of
+  any type (strings, objects) are encoded, and ``predict`` returns them;
+- skorch's ``__init__`` needs a module, sets attributes beyond its arguments
+  and replaces sklearn's parameter validation; here ``__init__`` only stores
+  arguments and sklearn's ``_parameter_constraints`` validate them at fit;
+- skorch's default ``train_split`` holds out 20 % of the data (it would
+  duplicate the outer split of GridSearchCV and leak -1 rows); here every row
+  is used for training.
+
+Everything skorch offers stays available: ``callbacks`` pass through, the
+trained net is ``net_`` and its history ``history_``.
+"""
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import _safe_indexing, check_random_state, column_or_1d
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import LRScheduler
+
+from ._batches import TensorDataset
+from ._cnn import DropoutCNN
+from ._net import PseudoLabelNet
+from ._validation import (
+    IMAGE_DTYPES,
+    as_image_tensor,
+    flatten_images,
+    resolve_image_shape,
+    unlabeled_mask,
+)
+
+__all__ = ["PseudoLabelCNNClassifier"]
+
+
+def _forked_rng(device):
+    """Fork torch's global RNG (CPU and the training GPU) around a fit."""
+    device = torch.device(device)
+    devices = []
+    if device.type == "cuda":
+        devices = [device.index if device.index is not None else 0]
+    return torch.random.fork_rng(devices=devices)
+
+
+class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
+    """Dropout CNN trained with Pseudo-Label on labeled and unlabeled images.
+
+    Rows of ``y`` equal to -1 are unlabeled, as in
+    :mod:`sklearn.semi_supervised`. Each training step takes a labeled batch
+    and an unlabeled batch and minimises (Lee, 2013)::
+
+        loss = CE(labeled) + α(t) · mean_unlabeled CE(pseudo-label)
+
+    where the pseudo-label of an unlabeled image is the class the network
+    currently predicts for it, and α(t) ramps linearly from 0 at epoch ``T1``
+    to ``alpha_f`` at epoch ``T2`` (see :func:`alpha_schedule`). Without
+    unlabeled rows it trains a plain supervised dropout CNN (and warns).
+
+    The network is :class:`DropoutCNN`, trained through skorch with SGD and an
+    exponentially decaying learning rate. The defaults reproduce the reference
+    configuration (Lee's schedule with the report's CNN, batch sizes and
+    learning rate).
+
+    Parameters
+    ----------
+    alpha_f : float, default=3.0
+        Final weight of the pseudo-label loss. ``0`` disables pseudo-labels.
+
+    T1 : int, default=100
+        Epoch at which the weight starts to grow from 0.
+
+    T2 : int, default=600
+        Epoch at which the weight reaches ``alpha_f``; ``T2 >= T1``.
+
+    refresh : {"epoch", "batch"}, default="epoch"
+        When pseudo-labels are computed. ``"epoch"``: for the whole unlabeled
+        set at the start of each epoch, in eval mode (no dropout), as in the
+        reference experiment. ``"batch"``: at every update, as the argmax of
+        the training forward pass on the unlabeled batch, as in Lee (2013).
+        Before ``T1`` no pseudo-labels are computed at all.
+
+    threshold : float or None, default=None
+        Confidence threshold: only pseudo-labels whose softmax probability is
+        at least ``threshold`` contribute to the loss (others count as zero in
+        the mean), as in Arazo et al. (2019) / USB. None keeps all.
+
+    batch_size : int, default=128
+        Labeled images per step.
+
+    batch_size_unlabeled : int, default=64
+        Unlabeled images per step. An epoch is one pass over the larger of the
+        two streams; the smaller one is cycled.
+
+    max_epochs : int, default=600
+        Number of epochs. Pseudo-labels are used only in epochs ``>= T1``, so
+        ``max_epochs <= T1`` trains a supervised network (a warning says so);
+        the full weight ``alpha_f`` is reached only when ``max_epochs > T2``.
+        Scale ``T1`` and ``T2`` with ``max_epochs`` for short runs.
+
+    lr : float, default=0.01
+        Learning rate of SGD.
+
+    lr_decay : float, default=0.998
+        Factor applied to the learning rate after each epoch (a
+        :class:`torch.optim.lr_scheduler.ExponentialLR` through skorch's
+        :class:`~skorch.callbacks.LRScheduler`).
+
+    momentum : float, default=0.9
+        SGD momentum.
+
+    nesterov : bool, default=False
+        Nesterov's accelerated gradient instead of classical momentum.
+
+    channels : tuple of int, default=(32, 64, 128)
+        Output channels of the convolution layers.
+
+    kernel_sizes : tuple of int, default=(5, 3, 2)
+        Kernel sizes of the convolution layers.
+
+    dropout : float, default=0.5
+        Dropout probability before the output layer.
+
+    activation : {"relu", "tanh", "sigmoid"}, default="relu"
+        Hidden non-linearity.
+
+    init : {"he", "xavier"}, default="he"
+        Weight initialisation, see :class:`DropoutCNN`.
+
+    image_shape : tuple of int or None, default=None
+        ``(H, W)`` or ``(C, H, W)`` of one image when ``X`` is 2-D. None
+        infers a square grey image from ``n_features`` (a non-square count is
+        read as one row of pixels, so tabular data works too). Ignored for
+        3-D ``(n, H, W)`` and 4-D ``(n, C, H, W)`` ``X``, whose shape is used.
+
+    augmenter : ImageAugmenter or None, default=None
+        Applied on the fly, on the training device, to every labeled training
+        batch (fresh randomness at every step). Any object with an
+        ``augment_tensor(X, generator)`` method works.
+
+    augment_unlabeled : bool, default=False
+        Also augment the unlabeled images before the student's forward pass.
+
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (``EarlyStopping``, ``Checkpoint``,
+        ``ProgressBar``, ...), copied at fit; the fitted copies are in
+        ``net_.callbacks_``.
+
+    device : str, default="cpu"
+        Torch device for training and prediction, e.g. ``"cuda"``.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, batch order and augmentation.
+        The same value gives the same model on CPU. torch's global RNG is left
+        as it was.
+
+    verbose : int, default=0
+        Print skorch's per-epoch table when positive.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in the labeled rows (never -1).
+
+    n_features_in_ : int
+        Number of features (pixels × channels) per sample.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    image_shape_ : tuple of int
+        ``(C, H, W)`` of one image.
+
+    transduction_ : ndarray of shape (n_samples,)
+        Label of every training row: the given label, or for unlabeled rows
+        the label predicted by the final network.
+
+    history_ : skorch.history.History
+        Per-epoch record: ``alpha``, ``lr``, ``train_loss`` (total),
+        ``train_loss_labeled``, ``train_loss_unlabeled``,
+        ``pseudo_label_confident`` (fraction at or above ``threshold``),
+        ``pseudo_label_changed`` (fraction that changed since the last
+        refresh), ``dur``. E.g. ``clf.history_[:, "alpha"]``.
+
+    n_iter_ : int
+        Number of epochs run (fewer than ``max_epochs`` after early stopping).
+
+    net_ : PseudoLabelNet
+        The trained skorch net.
+
+    module_ : DropoutCNN
+        The trained torch module (``net_.module_``).
+
+    See Also
+    --------
+    sklearn.semi_supervised.SelfTrainingClassifier : Pseudo-labels a base
+        estimator's confident predictions, round by round.
+    sklearn.semi_supervised.LabelSpreading : Graph-based label propagation.
+
+    Notes
+    -----
+    Pixel scale: ``uint8`` input is divided by 255; any other dtype is used as
+    given (scale it yourself, e.g. to [0, 1]).
+
+    Pickling keeps the trained module; a model trained on CUDA loads on a
+    CPU-only machine through skorch, which moves it to the CPU.
+
+    References
+    ----------
+    Lee, D.-H. (2013). Pseudo-Label: The simple and efficient semi-supervised
+    learning method for deep neural networks. ICML Workshop on Challenges in
+    Representation Learning.
+
+    Arazo, E. et al. (2019). Pseudo-labeling and confirmation bias in deep
+    semi-supervised learning. arXiv:1908.02983.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_pseudolabel import PseudoLabelCNNClassifier, hide_labels
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = X / 16.0
+    >>> y_partial = hide_labels(y, n_labeled=200, random_state=0)
+    >>> clf = PseudoLabelCNNClassifier(
+    ...     max_epochs=4, T1=1, T2=3, channels=(8, 16, 16), random_state=0
+    ... ).fit(X, y_partial)
+    >>> clf.classes_
+    array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    >>> clf.history_[:, "alpha"]
+    [0.0, 0.0, 1.5, 3.0]
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints = {
+        "alpha_f": [Interval(Real, 0, None, closed="left")],
+        "T1": [Interval(Integral, 0, None, closed="left")],
+        "T2": [Interval(Integral, 0, None, closed="left")],
+        "refresh": [StrOptions({"epoch", "batch"})],
+        "threshold": [Interval(Real, 0, 1, closed="both"), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size_unlabeled": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr_decay": [Interval(Real, 0, 1, closed="right")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "nesterov": ["boolean"],
+        "channels": [tuple, list],
+        "kernel_sizes": [tuple, list],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "activation": [StrOptions({"relu", "tanh", "sigmoid"})],
+        "init": [StrOptions({"he", "xavier"})],
+        "image_shape": [tuple, list, None],
+        "augmenter": [HasMethods(["augment_tensor"]), None],
+        "augment_unlabeled": ["boolean"],
+        "callbacks": [list, None],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        alpha_f=3.0,
+        T1=100,
+        T2=600,
+        refresh="epoch",
+        threshold=None,
+        batch_size=128,
+        batch_size_unlabeled=64,
+        max_epochs=600,
+        lr=0.01,
+        lr_decay=0.998,
+        momentum=0.9,
+        nesterov=False,
+        channels=(32, 64, 128),
+        kernel_sizes=(5, 3, 2),
+        dropout=0.5,
+        activation="relu",
+        init="he",
+        image_shape=None,
+        augmenter=None,
+        augment_unlabeled=False,
+        callbacks=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.alpha_f = alpha_f
+        self.T1 = T1
+        self.T2 = T2
+        self.refresh = refresh
+        self.threshold = threshold
+        self.batch_size = batch_size
+        self.batch_size_unlabeled = batch_size_unlabeled
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.lr_decay = lr_decay
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.channels = channels
+        self.kernel_sizes = kernel_sizes
+        self.dropout = dropout
+        self.activation = activation
+        self.init = init
+        self.image_shape = image_shape
+        self.augmenter = augmenter
+        self.augment_unlabeled = augment_unlabeled
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train on labeled (``y != -1``) and unlabeled (``y == -1``) rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n_samples, H, W) \
+                or (n_samples, C, H, W)
+            Training images, flat rows or image arrays.
+
+        y : array-like of shape (n_samples,)
+            Labels; -1 marks an unlabeled row.
+
+        Returns
+        -------
+        self : PseudoLabelCNNClassifier
+            The fitted estimator.
+        """
+        # Fitting is all-or-nothing: on any error the estimator is left exactly
+        # as it was (unfitted, or with its previous fit).
+        state = self.__dict__.copy()
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit(self, X, y):
+        if self.T2 < self.T1:
+            raise ValueError(f"T2 must be >= T1; got T1={self.T1}, T2={self.T2}.")
+        X, array_shape = flatten_images(X)
+        X, y = validate_data(self, X, y, dtype=IMAGE_DTYPES)
+        image_shape = resolve_image_shape(X.shape[1], self.image_shape, array_shape)
+        unlabeled = unlabeled_mask(y)
+        if unlabeled.all():
+            raise ValueError("y has no labeled samples: every value is -1.")
+        # Checked on the labeled rows only: object y mixes labels and int -1.
+        check_classification_targets(y[~unlabeled])
+        encoder = LabelEncoder().fit(y[~unlabeled])
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                "The labeled samples must contain at least 2 classes; got 1 "
+                f"class: {encoder.classes_[0]!r}."
+            )
+        if not unlabeled.any():
+            warnings.warn("y contains no unlabeled samples", UserWarning)
+        elif self.alpha_f > 0 and self.T1 >= self.max_epochs:
+            warnings.warn(
+                f"T1={self.T1} >= max_epochs={self.max_epochs}: pseudo-labels "
+                "are never used. Lower T1 and T2 or raise max_epochs.",
+                UserWarning,
+            )
+        y_encoded = np.full(len(y), -1, dtype=np.int64)
+        y_encoded[~unlabeled] = encoder.transform(y[~unlabeled])
+
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        with _forked_rng(self.device):
+            torch.manual_seed(seed)
+            net = self._build_net(image_shape, len(encoder.classes_), seed)
+            X_tensor = as_image_tensor(X, image_shape, net.device)
+            net.fit(X_tensor, torch.as_tensor(y_encoded, device=net.device))
+            transduction = y.copy()
+            if unlabeled.any():
+                mask = torch.as_tensor(unlabeled, device=net.device)
+                logits = net.predict_logits(X_tensor[mask])
+                transduction[unlabeled] = encoder.classes_[
+                    logits.argmax(dim=1).cpu().numpy()
+                ]
+
+        self.classes_ = encoder.classes_
+        self.image_shape_ = image_shape
+        self.transduction_ = transduction
+        self.net_ = net
+        self.n_iter_ = len(net.history)
+        return self
+
+    def _build_net(self, image_shape, n_classes, seed):
+        callbacks = [
+            (
+                "lr_scheduler",
+                LRScheduler(
+                    policy=torch.optim.lr_scheduler.ExponentialLR,
+                    gamma=self.lr_decay,
+                ),
+            )
+        ]
+        callbacks += copy.deepcopy(list(self.callbacks or []))
+        net = PseudoLabelNet(
+            DropoutCNN,
+            module__input_shape=image_shape,
+            module__n_classes=n_classes,
+            module__channels=tuple(self.channels),
+            module__kernel_sizes=tuple(self.kernel_sizes),
+            module__dropout=self.dropout,
+            module__activation=self.activation,
+            module__init=self.init,
+            criterion=torch.nn.CrossEntropyLoss,
+            optimizer=torch.optim.SGD,
+            optimizer__momentum=self.momentum,
+            optimizer__nesterov=self.nesterov,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None,
+            dataset=TensorDataset,
+            classes=np.arange(n_classes),
+            callbacks=callbacks,
+            device=self.device,
+            verbose=self.verbose,
+            alpha_f=self.alpha_f,
+            T1=self.T1,
+            T2=self.T2,
+            refresh=self.refresh,
+            threshold=self.threshold,
+            batch_size_unlabeled=self.batch_size_unlabeled,
+            augmenter=self.augmenter,
+            augment_unlabeled=self.augment_unlabeled,
+            seed=seed,
+        )
+        return net.initialize()
+
+    @property
+    def history_(self):
+        """Per-epoch training record (skorch ``History``)."""
+        check_is_fitted(self, "net_")
+        return self.net_.history
+
+    @property
+    def module_(self):
+        """The trained :class:`DropoutCNN`."""
+        check_is_fitted(self, "net_")
+        return self.net_.module_
+
+    def _image_tensor(self, X):
+        check_is_fitted(self)
+        X, array_shape = flatten_images(X)
+        X = validate_data(self, X, reset=False, dtype=IMAGE_DTYPES)
+        if array_shape is not None and array_shape != self.image_shape_:
+            raise ValueError(
+                f"X holds images of shape {array_shape}; this estimator was "
+                f"fitted on images of shape {self.image_shape_}."
+            )
+        return as_image_tensor(X, self.image_shape_, self.net_.device)
+
+    def predict_proba(self, X):
+        """Class probabilities (softmax of the network's output, no dropout).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n_samples, H, W) \
+                or (n_samples, C, H, W)
+            Images, as in ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
+        """
+        X = self._image_tensor(X)
+        return self.net_.predict_proba(X)
+
+    def predict(self, X):
+        """Most probable class of each image.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n_samples, H, W) \
+                or (n_samples, C, H, W)
+            Images, as in ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Values of ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy on the labeled rows; rows with ``y == -1`` are ignored.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n_samples, H, W) \
+                or (n_samples, C, H, W)
+            Images, as in ``fit``.
+
+        y : array-like of shape (n_samples,)
+            True labels, -1 for rows to ignore.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy over the labeled rows.
+        """
+        y = column_or_1d(y, warn=True)
+        labeled = np.flatnonzero(~unlabeled_mask(y))
+        if len(labeled) == 0:
+            raise ValueError("Cannot score: every value of y is -1 (unlabeled).")
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight)[labeled]
+        return accuracy_score(
+            y[labeled],
+            self.predict(_safe_indexing(X, labeled)),
+            sample_weight=sample_weight,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags

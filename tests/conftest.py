@@ -1,0 +1,34 @@
+"""Shared fixtures: small real data (sklearn digits) and a tiny, fast network."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+from sklearn_pseudolabel import hide_labels
+
+#: A network small enough for a fit in well under a second on CPU.
+TINY = dict(channels=(8, 16, 16), batch_size=32, batch_size_unlabeled=32)
+
+
+@pytest.fixture(autouse=True)
+def _single_thread_torch():
+    # Determinism and speed on a 2-core CI machine.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """sklearn's 8x8 digits scaled to [0, 1], first 400 samples."""
+    X, y = load_digits(return_X_y=True)
+    return (X[:400] / 16.0).astype(np.float32), y[:400]
+
+
+@pytest.fixture(scope="session")
+def digits_partial(digits):
+    """The digits with 100 labels (10 per class) kept, the rest -1."""
+    X, y = digits
+    return X, hide_labels(y, n_labeled=100, random_state=0)

@@ -1,0 +1,410 @@
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import Callback, EarlyStopping
+
+from sklearn_pseudolabel import PseudoLabelCNNClassifier, alpha_schedule
+
+from .conftest import TINY
+
+
+def make_clf(**params):
+    kwargs = dict(TINY, max_epochs=4, T1=1, T2=3, lr=0.05, random_state=0)
+    kwargs.update(params)
+    return PseudoLabelCNNClassifier(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def fitted(digits_partial):
+    X, y = digits_partial
+    return make_clf().fit(X, y)
+
+
+# ---------------------------------------------------------------- semantics
+def test_fit_predict_shapes_and_classes(fitted, digits_partial):
+    X, y = digits_partial
+    np.testing.assert_array_equal(fitted.classes_, np.arange(10))
+    assert fitted.n_features_in_ == 64
+    assert fitted.image_shape_ == (1, 8, 8)
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (400, 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    pred = fitted.predict(X)
+    assert pred.shape == (400,)
+    np.testing.assert_array_equal(pred, fitted.classes_[proba.argmax(axis=1)])
+    assert -1 not in fitted.classes_
+
+
+def test_learns_digits(digits):
+    X, y = digits
+    clf = make_clf(max_epochs=30, T1=30, T2=30, alpha_f=0.0).fit(X[:300], y[:300])
+    assert clf.score(X[300:], y[300:]) > 0.8
+
+
+def test_transduction(fitted, digits_partial):
+    X, y = digits_partial
+    labeled = y != -1
+    np.testing.assert_array_equal(fitted.transduction_[labeled], y[labeled])
+    np.testing.assert_array_equal(
+        fitted.transduction_[~labeled], fitted.predict(X[~labeled])
+    )
+
+
+def test_string_labels_with_minus_one(digits_partial):
+    X, y = digits_partial
+    # Names that sort like the digits, so that the encoding is the same.
+    names = np.array([f"digit{i}" for i in range(10)], dtype=object)
+    y_str = np.where(y == -1, -1, names[np.maximum(y, 0)]).astype(object)
+    clf = make_clf().fit(X, y_str)
+    np.testing.assert_array_equal(clf.classes_, names)
+    assert set(clf.predict(X)) <= set(names)
+    assert -1 not in list(clf.transduction_)
+    # Same network as with integer labels, up to the label encoding.
+    clf_int = make_clf().fit(X, y)
+    np.testing.assert_array_equal(clf.predict(X), names[clf_int.predict(X)])
+
+
+def test_history_records_schedule_and_stats(fitted):
+    h = fitted.history_
+    assert fitted.n_iter_ == len(h) == 4
+    np.testing.assert_allclose(h[:, "alpha"], alpha_schedule(np.arange(4), 3.0, 1, 3))
+    np.testing.assert_allclose(h[:, "lr"], 0.05 * 0.998 ** np.arange(4))
+    loss_u = np.array(h[:, "train_loss_unlabeled"])
+    assert np.isnan(loss_u[:2]).all() and np.isfinite(loss_u[2:]).all()
+    np.testing.assert_array_equal(h[2:, "pseudo_label_confident"], [1.0, 1.0])
+    changed = h[:, "pseudo_label_changed"]
+    assert np.isnan(changed[2]) and 0.0 <= changed[3] <= 1.0
+    assert np.all(np.isfinite(h[:, "train_loss_labeled"]))
+
+
+def test_total_loss_is_labeled_plus_alpha_unlabeled(fitted):
+    h = fitted.history_
+    total = np.array(h[:, "train_loss"])
+    # skorch averages batch losses weighted by batch size; ours are equal-sized
+    # but for the last, so compare loosely to the per-step mean.
+    expected = np.array(h[:, "train_loss_labeled"]) + np.array(h[:, "alpha"]) * (
+        np.nan_to_num(h[:, "train_loss_unlabeled"])
+    )
+    np.testing.assert_allclose(total, expected, rtol=0.1)
+
+
+def test_threshold_one_masks_every_pseudo_label(digits_partial):
+    X, y = digits_partial
+    h = make_clf(threshold=1.0).fit(X, y).history_
+    np.testing.assert_array_equal(h[2:, "pseudo_label_confident"], [0.0, 0.0])
+    np.testing.assert_array_equal(h[2:, "train_loss_unlabeled"], [0.0, 0.0])
+
+
+def test_supervised_when_no_unlabeled(digits):
+    X, y = digits
+    with pytest.warns(UserWarning, match="no unlabeled samples"):
+        clf = make_clf().fit(X, y)
+    assert np.isnan(clf.history_[:, "train_loss_unlabeled"]).all()
+    np.testing.assert_array_equal(clf.transduction_, y)
+
+
+def test_warns_when_pseudo_labels_never_used(digits_partial):
+    X, y = digits_partial
+    with pytest.warns(UserWarning, match="pseudo-labels are never used"):
+        make_clf(max_epochs=2, T1=2, T2=4).fit(X, y)
+
+
+def test_score_ignores_unlabeled_rows(fitted, digits_partial):
+    X, y = digits_partial
+    labeled = y != -1
+    expected = np.mean(fitted.predict(X[labeled]) == y[labeled])
+    assert fitted.score(X, y) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="every value of y is -1"):
+        fitted.score(X, np.full(len(y), -1))
+
+
+# ------------------------------------------------------------- the two modes
+class _CheckEpochPseudoLabels(Callback):
+    """At an epoch's first step, compare the net's pseudo-labels with argmax."""
+
+    def initialize(self):
+        self.checked = 0
+        return self
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        if net.pseudo_labels_ is None or len(net.history[-1]["batches"]) > 1:
+            return
+        stream = net.stream_
+        logits = net.predict_logits(stream.X[stream.unlabeled_idx])
+        torch.testing.assert_close(net.pseudo_labels_, logits.argmax(1))
+        self.checked += 1
+
+
+def test_epoch_refresh_labels_whole_pool_with_current_net(digits_partial):
+    X, y = digits_partial
+    clf = make_clf(callbacks=[_CheckEpochPseudoLabels()]).fit(X, y)
+    assert (
+        dict(clf.net_.callbacks_)["_CheckEpochPseudoLabels"].checked == 2
+    )  # epochs 2 and 3 (alpha > 0)
+
+
+def test_batch_refresh_differs_from_epoch_refresh(fitted, digits_partial):
+    X, y = digits_partial
+    clf = make_clf(refresh="batch").fit(X, y)
+    h = clf.history_
+    assert np.isfinite(h[2:, "train_loss_unlabeled"]).all()
+    assert 0.0 <= h[3, "pseudo_label_changed"] <= 1.0
+    assert not np.allclose(clf.predict_proba(X), fitted.predict_proba(X))
+
+
+@pytest.mark.parametrize("refresh", ["epoch", "batch"])
+@pytest.mark.parametrize("threshold", [None, 0.3])
+def test_train_step_loss_formula(fitted, digits_partial, refresh, threshold):
+    """One step's loss is CE(labeled) + α · mean(mask · CE(unlabeled, pseudo))."""
+    X, y = digits_partial
+    net = fitted.net_
+    module = net.module_
+    module.classifier[1].p = 0.0  # deterministic forward
+    try:
+        Xt = torch.as_tensor(X).reshape(-1, 1, 8, 8)
+        lab, unl = np.flatnonzero(y != -1)[:5], np.flatnonzero(y == -1)[:7]
+        Xb = torch.cat([Xt[lab], Xt[unl]])
+        yl = torch.as_tensor(y[lab])
+        pos = torch.arange(7)
+        with torch.no_grad():
+            logits = module(Xb)
+        conf, pseudo = F.softmax(logits[5:], 1).max(1)
+        net.refresh, net.threshold, net.alpha_ = refresh, threshold, 2.0
+        net.sums_ = torch.zeros(7)
+        net.pseudo_labels_, net.pseudo_confidence_ = pseudo, conf
+        net.last_pseudo_labels_ = torch.full((7,), -1)
+        step = net.train_step_single((Xb, yl, pos))
+        mask = torch.ones(7) if threshold is None else (conf >= threshold).float()
+        ce_u = F.cross_entropy(logits[5:], pseudo, reduction="none")
+        expected = F.cross_entropy(logits[:5], yl) + 2.0 * (mask * ce_u).mean()
+        torch.testing.assert_close(step["loss"].detach(), expected)
+    finally:
+        module.classifier[1].p = fitted.dropout
+        module.zero_grad()
+        for name in (
+            "sums_",
+            "pseudo_labels_",
+            "pseudo_confidence_",
+            "last_pseudo_labels_",
+            "alpha_",
+        ):
+            net.__dict__.pop(name, None)
+
+
+# ------------------------------------------------------------------ inputs
+def test_image_arrays_and_flat_rows_agree(digits_partial):
+    X, y = digits_partial
+    p_flat = make_clf().fit(X, y).predict_proba(X)
+    X_img = X.reshape(-1, 8, 8)
+    clf_img = make_clf().fit(X_img, y)
+    np.testing.assert_allclose(clf_img.predict_proba(X_img), p_flat, rtol=1e-5)
+    np.testing.assert_allclose(clf_img.predict_proba(X), p_flat, rtol=1e-5)
+    clf_4d = make_clf().fit(X.reshape(-1, 1, 8, 8), y)
+    np.testing.assert_allclose(clf_4d.predict_proba(X), p_flat, rtol=1e-5)
+    assert clf_4d.n_features_in_ == 64
+
+
+def test_uint8_is_scaled_by_255(digits_partial):
+    X, y = digits_partial
+    X_u8 = np.round(X * 255).astype(np.uint8)
+    p_u8 = make_clf().fit(X_u8, y).predict_proba(X_u8)
+    p_float = make_clf().fit(X_u8 / 255.0, y).predict_proba(X_u8 / 255.0)
+    np.testing.assert_allclose(p_u8, p_float, rtol=1e-4, atol=1e-6)
+
+
+def test_image_shape_parameter(digits_partial):
+    X, y = digits_partial
+    clf = make_clf(image_shape=(4, 16)).fit(X, y)
+    assert clf.image_shape_ == (1, 4, 16)
+    # Colour images given as flat rows.
+    X3 = np.repeat(X, 3, axis=1)
+    assert make_clf(image_shape=(3, 8, 8)).fit(X3, y).image_shape_ == (3, 8, 8)
+
+
+def test_non_square_features_are_one_pixel_row(digits_partial):
+    X, y = digits_partial
+    assert make_clf().fit(X[:, :10], y).image_shape_ == (1, 1, 10)
+
+
+# --------------------------------------------------------------- sklearn API
+def test_same_random_state_same_model(digits_partial):
+    X, y = digits_partial
+    torch.manual_seed(123)
+    before = torch.rand(3)
+    torch.manual_seed(123)
+    p1 = make_clf(random_state=7).fit(X, y).predict_proba(X)
+    after = torch.rand(3)
+    torch.testing.assert_close(before, after)  # global RNG untouched
+    p2 = make_clf(random_state=7).fit(X, y).predict_proba(X)
+    p3 = make_clf(random_state=8).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(p1, p2)
+    assert not np.allclose(p1, p3)
+
+
+def test_clone_params_pickle_joblib(fitted, digits_partial, tmp_path):
+    X, _ = digits_partial
+    params = fitted.get_params()
+    assert params["alpha_f"] == 3.0 and params["T1"] == 1 and params["T2"] == 3
+    cloned = clone(fitted).set_params(alpha_f=1.0, T2=5)
+    assert cloned.alpha_f == 1.0 and cloned.T2 == 5
+    with pytest.raises(NotFittedError):
+        check_is_fitted(cloned)
+    expected = fitted.predict_proba(X)
+    restored = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(restored.predict_proba(X), expected)
+    joblib.dump(fitted, tmp_path / "clf.joblib")
+    np.testing.assert_array_equal(
+        joblib.load(tmp_path / "clf.joblib").predict_proba(X), expected
+    )
+
+
+def test_pipeline_gridsearch_cross_val(digits):
+    X, y = digits
+    X, y = X[:200] * 16.0, y[:200]
+    pipe = make_pipeline(
+        FunctionTransformer(lambda Z: Z / 16.0), make_clf(max_epochs=2)
+    )
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+    grid = GridSearchCV(
+        make_clf(max_epochs=2),
+        {"alpha_f": [0.0, 1.0], "T1": [0, 1], "T2": [1, 2]},
+        cv=2,
+    ).fit(X / 16.0, y)
+    assert len(grid.cv_results_["params"]) == 8
+    assert set(grid.best_params_) == {"alpha_f", "T1", "T2"}
+    assert grid.best_estimator_.n_iter_ == 2
+
+
+def test_callbacks_pass_through_and_are_copied(digits_partial):
+    X, y = digits_partial
+    stopper = EarlyStopping(monitor="train_loss", patience=1, threshold=10.0)
+    clf = make_clf(max_epochs=20, T1=5, T2=10, callbacks=[stopper]).fit(X, y)
+    assert clf.n_iter_ == 2  # no epoch improves the loss by 1000 %
+    # The net trained a copy; the user's object is untouched.
+    assert dict(clf.net_.callbacks_)["EarlyStopping"] is not stopper
+    assert stopper.misses_ == 0 and stopper.dynamic_threshold_ is None
+
+
+def test_optimizer_settings_reach_sgd(digits_partial):
+    X, y = digits_partial
+    clf = make_clf(max_epochs=1, nesterov=True, momentum=0.5).fit(X, y)
+    group = clf.net_.optimizer_.param_groups[0]
+    assert group["nesterov"] is True and group["momentum"] == 0.5
+    assert isinstance(clf.net_.optimizer_, torch.optim.SGD)
+    assert isinstance(clf.module_.features[2], torch.nn.ReLU)
+
+
+# -------------------------------------------------------------- bad input
+def _assert_unchanged(clf, before):
+    """The estimator's state after a failed fit equals ``before``."""
+    assert set(vars(clf)) == set(before)
+    for key, value in before.items():
+        assert vars(clf)[key] is value
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(alpha_f=-1.0), "alpha_f"),
+        (dict(T1=10, T2=5), "T2 must be >= T1"),
+        (dict(lr=0.0), "lr"),
+        (dict(lr=-0.1), "lr"),
+        (dict(refresh="sometimes"), "refresh"),
+        (dict(activation="gelu"), "activation"),
+        (dict(init="zeros"), "init"),
+        (dict(threshold=1.5), "threshold"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(kernel_sizes=(5, 3)), "same length"),
+    ],
+)
+def test_invalid_hyperparameters(params, match, digits_partial):
+    X, y = digits_partial
+    clf = make_clf(**params)
+    before = dict(vars(clf))
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, y)
+    _assert_unchanged(clf, before)
+
+
+def _with_nan(X, y):
+    X = X.copy()
+    X[3, 5] = np.nan
+    return X, y
+
+
+def _with_inf(X, y):
+    X = X.copy()
+    X[3, 5] = np.inf
+    return X, y
+
+
+@pytest.mark.parametrize(
+    "corrupt, match",
+    [
+        (_with_nan, "NaN"),
+        (_with_inf, "infinity"),
+        (lambda X, y: (X, np.full_like(y, -1)), "no labeled samples"),
+        (lambda X, y: (X, np.where(y == -1, -1, 4)), "at least 2 classes"),
+        (lambda X, y: (X, y[:-1]), "inconsistent numbers of samples"),
+        (lambda X, y: (X, y + 0.5), "Unknown label type"),
+    ],
+)
+def test_bad_fit_input_leaves_previous_fit(fitted, digits_partial, corrupt, match):
+    X, y = digits_partial
+    X_bad, y_bad = corrupt(X, y)
+    X_copy, y_copy = X_bad.copy(), y_bad.copy()
+    clf = clone(fitted)
+    before = dict(vars(clf))
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X_bad, y_bad)
+    _assert_unchanged(clf, before)
+    np.testing.assert_array_equal(X_bad, X_copy)
+    np.testing.assert_array_equal(y_bad, y_copy)
+    # A fitted estimator keeps its previous fit.
+    proba = fitted.predict_proba(X)
+    before = dict(vars(fitted))
+    with pytest.raises(ValueError, match=match):
+        fitted.fit(X_bad, y_bad)
+    _assert_unchanged(fitted, before)
+    np.testing.assert_array_equal(fitted.predict_proba(X), proba)
+
+
+def test_image_shape_incompatible_with_features(digits_partial):
+    X, y = digits_partial
+    with pytest.raises(ValueError, match="holds 49 values per image, but X has 64"):
+        make_clf(image_shape=(7, 7)).fit(X, y)
+    with pytest.raises(ValueError, match="does not match image_shape"):
+        make_clf(image_shape=(4, 16)).fit(X.reshape(-1, 8, 8), y)
+
+
+def test_predict_errors(fitted, digits_partial):
+    X, _ = digits_partial
+    with pytest.raises(ValueError, match="X has 63 features, but"):
+        fitted.predict(X[:, :63])
+    with pytest.raises(ValueError, match="fitted on images of shape"):
+        fitted.predict(X.reshape(-1, 4, 16))
+    with pytest.raises(NotFittedError):
+        make_clf().predict(X)
+
+
+def test_divergence_stops_with_named_culprits(digits_partial):
+    X, y = digits_partial
+    clf = make_clf(lr=1e12, max_epochs=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(FloatingPointError, match=r"lr \(now 1e\+12\).*alpha_f"):
+            clf.fit(X * 1e6, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(clf)

@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+import torch
+
+from sklearn_pseudolabel import DropoutCNN
+
+
+@pytest.mark.parametrize(
+    "shape", [(1, 8, 8), (1, 28, 28), (3, 32, 32), (1, 1, 2), (1, 1, 1), (2, 5, 13)]
+)
+def test_any_image_size_gives_logits(shape):
+    net = DropoutCNN(input_shape=shape, n_classes=7)
+    out = net(torch.rand(3, *shape))
+    assert out.shape == (3, 7)
+    assert torch.isfinite(out).all()
+
+
+def test_rejects_wrong_input_shape():
+    net = DropoutCNN(input_shape=(1, 8, 8))
+    with pytest.raises(RuntimeError):
+        net(torch.rand(2, 1, 28, 28))
+
+
+def test_constructor_arguments_are_stored():
+    net = DropoutCNN(
+        channels=(3, 4),
+        kernel_sizes=(3, 3),
+        dropout=0.2,
+        activation="tanh",
+        init="xavier",
+    )
+    assert (net.channels, net.kernel_sizes, net.dropout) == ((3, 4), (3, 3), 0.2)
+    assert isinstance(net.features[2], torch.nn.Tanh)
+    assert net.classifier[1].p == 0.2
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.kernel_size for c in convs] == [(3, 3), (3, 3)]
+
+
+@pytest.mark.parametrize(
+    "activation, cls",
+    [("relu", torch.nn.ReLU), ("tanh", torch.nn.Tanh), ("sigmoid", torch.nn.Sigmoid)],
+)
+def test_activation(activation, cls):
+    net = DropoutCNN(input_shape=(1, 8, 8), activation=activation)
+    assert sum(isinstance(m, cls) for m in net.modules()) == 3
+
+
+def test_he_init_std():
+    torch.manual_seed(0)
+    net = DropoutCNN(input_shape=(1, 28, 28), channels=(64, 128, 256), init="he")
+    conv = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)][1]
+    fan_in = conv.weight[0].numel()  # 64 * 3 * 3
+    w = conv.weight.detach().numpy()
+    assert abs(w.mean()) < 0.01
+    assert w.std() == pytest.approx(np.sqrt(2 / fan_in), rel=0.02)
+    assert np.all(conv.bias.detach().numpy() == 0)
+
+
+def test_xavier_init_bound():
+    torch.manual_seed(0)
+    net = DropoutCNN(input_shape=(1, 28, 28), channels=(64, 128, 256), init="xavier")
+    conv = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)][1]
+    fan_in, fan_out = 64 * 9, 128 * 9
+    bound = np.sqrt(6 / (fan_in + fan_out))
+    w = conv.weight.detach().numpy()
+    assert np.abs(w).max() <= bound
+    # Uniform on [-b, b] has std b / sqrt(3).
+    assert w.std() == pytest.approx(bound / np.sqrt(3), rel=0.02)
+
+
+def test_dropout_only_in_train_mode():
+    torch.manual_seed(0)
+    net = DropoutCNN(input_shape=(1, 8, 8))
+    x = torch.rand(16, 1, 8, 8)
+    net.eval()
+    torch.testing.assert_close(net(x), net(x))
+    net.train()
+    assert not torch.allclose(net(x), net(x))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(input_shape=(8, 8)), "input_shape"),
+        (dict(channels=(4, 8), kernel_sizes=(3,)), "same length"),
+        (dict(dropout=1.0), "dropout"),
+        (dict(activation="gelu"), "activation"),
+        (dict(init="orthogonal"), "init"),
+        (dict(n_classes=0), "n_classes"),
+    ],
+)
+def test_invalid_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DropoutCNN(**kwargs)
