@@ -1,12 +1,16 @@
 """Deep semi-supervised learning with Pseudo-Label, for scikit-learn."""
 
+from ._augment import ImageAugmenter
 from ._classifier import PseudoLabelCNNClassifier
 from ._cnn import DropoutCNN
+from ._resample import AugmentationSampler
 from ._schedule import alpha_schedule
 from .datasets import hide_labels
 
 __all__ = [
+    "AugmentationSampler",
     "DropoutCNN",
+    "ImageAugmenter",
     "PseudoLabelCNNClassifier",
     "alpha_schedule",
     "hide_labels",

@@ -408,3 +408,58 @@ def test_divergence_stops_with_named_culprits(digits_partial):
             clf.fit(X * 1e6, y)
     with pytest.raises(NotFittedError):
         check_is_fitted(clf)
+
+
+# ---------------------------------------------------- on-the-fly augmentation
+class _SpyAugmenter:
+    """Records the batch sizes it is given and returns them unchanged."""
+
+    def __init__(self):
+        self.sizes = []
+
+    def augment_tensor(self, X, generator=None):
+        self.sizes.append(len(X))
+        return X
+
+
+@pytest.mark.parametrize("augment_unlabeled, expected", [(False, 32), (True, 64)])
+def test_augmenter_sees_labeled_or_both_halves(
+    digits_partial, augment_unlabeled, expected
+):
+    X, y = digits_partial
+    spy = _SpyAugmenter()
+    make_clf(
+        max_epochs=3, T1=0, T2=1, augmenter=spy, augment_unlabeled=augment_unlabeled
+    ).fit(X, y)
+    assert spy.sizes[0] == 32  # epoch 0: alpha = 0, labeled only
+    n_steps = 10  # ceil(300 unlabeled / 32)
+    assert spy.sizes[n_steps : 2 * n_steps] == [expected] * (n_steps - 1) + [
+        32 + 300 - 32 * 9 if augment_unlabeled else 32
+    ]
+
+
+def test_identity_augmenter_changes_nothing_real_one_does(fitted, digits_partial):
+    from sklearn_pseudolabel import ImageAugmenter
+
+    X, y = digits_partial
+    identity = ImageAugmenter(max_rotation=0, max_shift=0, noise_std=0)
+    p_id = make_clf(augmenter=identity).fit(X, y).predict_proba(X)
+    # Equal up to float rounding (the batch is a new tensor).
+    np.testing.assert_allclose(p_id, fitted.predict_proba(X), rtol=1e-5)
+    p_aug = make_clf(augmenter=ImageAugmenter(max_rotation=20)).fit(X, y)
+    assert not np.allclose(p_aug.predict_proba(X), p_id)
+
+
+def test_gridsearch_tunes_augmenter_parameters(digits):
+    from sklearn_pseudolabel import ImageAugmenter
+
+    X, y = digits
+    grid = GridSearchCV(
+        make_clf(max_epochs=1, augmenter=ImageAugmenter()),
+        {"augmenter__max_rotation": [0.0, 30.0]},
+        cv=2,
+    ).fit(X[:100], y[:100])
+    assert [p["augmenter__max_rotation"] for p in grid.cv_results_["params"]] == [
+        0.0,
+        30.0,
+    ]

@@ -10,7 +10,11 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from sklearn_pseudolabel import PseudoLabelCNNClassifier
+from sklearn_pseudolabel import (
+    AugmentationSampler,
+    ImageAugmenter,
+    PseudoLabelCNNClassifier,
+)
 
 
 def _estimators():
@@ -25,6 +29,10 @@ def _estimators():
         batch_size=32,
         random_state=0,
     )
+    # The checks feed standardised tabular data: declare a range that holds it.
+    augmenter = ImageAugmenter(value_range=(-1e3, 1e3), random_state=0)
+    yield augmenter
+    yield AugmentationSampler(augmenter, n_copies=2, random_state=0)
 
 
 EXPECTED_FAILED_CHECKS = {
