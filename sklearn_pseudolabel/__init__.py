@@ -5,7 +5,7 @@ from ._classifier import PseudoLabelCNNClassifier
 from ._cnn import DropoutCNN
 from ._resample import AugmentationSampler
 from ._schedule import alpha_schedule
-from .datasets import hide_labels
+from .datasets import fetch_mnist, hide_labels
 
 __all__ = [
     "AugmentationSampler",
@@ -13,6 +13,7 @@ __all__ = [
     "ImageAugmenter",
     "PseudoLabelCNNClassifier",
     "alpha_schedule",
+    "fetch_mnist",
     "hide_labels",
 ]
 

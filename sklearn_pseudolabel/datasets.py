@@ -1,14 +1,161 @@
-"""Dataset helpers: hiding labels to simulate a semi-supervised problem."""
+"""Datasets: the MNIST loader and label hiding for semi-supervised problems."""
 
+import gzip
+import os
 from numbers import Integral
+from pathlib import Path
 
 import numpy as np
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.datasets import get_data_home
+from sklearn.utils import Bunch, check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._validation import unlabeled_mask
 
-__all__ = ["hide_labels"]
+__all__ = ["fetch_mnist", "hide_labels"]
+
+_IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+@validate_params(
+    {
+        "subset": [StrOptions({"train", "test", "all"})],
+        "data_home": [str, os.PathLike, None],
+        "download_if_missing": ["boolean"],
+        "return_X_y": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def fetch_mnist(
+    *, subset="train", data_home=None, download_if_missing=True, return_X_y=False
+):
+    """Load the MNIST handwritten digits (LeCun et al.), official split.
+
+    Looks in ``<data_home>/mnist/`` for, in order: ``mnist.npz`` (arrays
+    ``x_train``, ``y_train``, ``x_test``, ``y_test``), the four official IDX
+    files (optionally gzipped), or torchvision's copy under ``MNIST/raw/``.
+    When none is there and ``download_if_missing`` is True, downloads through
+    :class:`torchvision.datasets.MNIST` into that folder.
+
+    ================   ==============
+    Classes                        10
+    Samples (train)             60000
+    Samples (test)              10000
+    Dimensionality                784
+    Features         integers 0 - 255
+    ================   ==============
+
+    Parameters
+    ----------
+    subset : {"train", "test", "all"}, default="train"
+        The official 60,000 training images, the 10,000 test images, or all
+        70,000 (training first).
+
+    data_home : str or path-like, default=None
+        Folder holding the ``mnist`` sub-folder. None: scikit-learn's data
+        home (``~/scikit_learn_data`` or the ``SCIKIT_LEARN_DATA`` variable).
+
+    download_if_missing : bool, default=True
+        Download when no local copy exists; if False, raise ``OSError``.
+
+    return_X_y : bool, default=False
+        Return ``(data, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``data`` (n, 784) uint8 rows, ``images`` (n, 28, 28) (a view of
+        ``data``), ``target`` (n,) int64, ``target_names``, ``DESCR``.
+
+    (data, target) : tuple if ``return_X_y`` is True
+
+    Raises
+    ------
+    OSError
+        If the files are absent and ``download_if_missing`` is False, or the
+        download fails.
+
+    Examples
+    --------
+    >>> from sklearn_pseudolabel import fetch_mnist
+    >>> X, y = fetch_mnist(subset="test", return_X_y=True)  # doctest: +SKIP
+    >>> X.shape, X.dtype                                    # doctest: +SKIP
+    ((10000, 784), dtype('uint8'))
+    """
+    folder = Path(get_data_home(data_home)) / "mnist"
+    arrays = _load_local(folder)
+    if arrays is None:
+        if not download_if_missing:
+            raise OSError(
+                f"MNIST not found in {folder} (looked for mnist.npz and the IDX "
+                "files) and download_if_missing is False."
+            )
+        arrays = _download(folder)
+    parts = ["train", "test"] if subset == "all" else [subset]
+    images = np.concatenate([arrays[f"x_{p}"] for p in parts])
+    target = np.concatenate([arrays[f"y_{p}"] for p in parts]).astype(np.int64)
+    data = images.reshape(len(images), -1)
+    if return_X_y:
+        return data, target
+    return Bunch(
+        data=data,
+        images=data.reshape(-1, 28, 28),
+        target=target,
+        target_names=np.arange(10),
+        DESCR=f"MNIST handwritten digits, official {subset} subset, from {folder}.",
+    )
+
+
+def _read_idx(path):
+    """Read an IDX file (big-endian header, uint8 payload), gzipped or not."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if raw[:2] != b"\x00\x00" or raw[2] != 0x08:
+        raise OSError(f"{path} is not an IDX file of unsigned bytes.")
+    ndim = raw[3]
+    shape = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(int)
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _find(folder, name):
+    for directory in (folder, folder / "MNIST" / "raw"):
+        for candidate in (directory / name, directory / f"{name}.gz"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _load_local(folder):
+    """Arrays x_train, y_train, x_test, y_test from ``folder``, or None."""
+    npz = folder / "mnist.npz"
+    if npz.is_file():
+        with np.load(npz) as f:
+            return {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+    arrays = {}
+    for part, names in _IDX_FILES.items():
+        paths = [_find(folder, name) for name in names]
+        if None in paths:
+            return None
+        arrays[f"x_{part}"], arrays[f"y_{part}"] = (_read_idx(p) for p in paths)
+    return arrays
+
+
+def _download(folder):
+    from torchvision.datasets import MNIST
+
+    try:
+        for train in (True, False):
+            MNIST(root=folder, train=train, download=True)
+    except Exception as exc:  # network, checksum, disk: one clear error
+        raise OSError(f"Downloading MNIST into {folder} failed: {exc}") from exc
+    arrays = _load_local(folder)
+    if arrays is None:
+        raise OSError(f"MNIST download into {folder} left no readable files.")
+    return arrays
 
 
 @validate_params(

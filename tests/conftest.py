@@ -32,3 +32,16 @@ def digits_partial(digits):
     """The digits with 100 labels (10 per class) kept, the rest -1."""
     X, y = digits
     return X, hide_labels(y, n_labeled=100, random_state=0)
+
+
+def mnist_home():
+    """Folder holding ``mnist/mnist.npz``: $SKLEARN_PSEUDOLABEL_DATA, else the
+    ``shared/data`` folder beside the repository; None when absent."""
+    import os
+    from pathlib import Path
+
+    home = os.environ.get(
+        "SKLEARN_PSEUDOLABEL_DATA",
+        Path(__file__).resolve().parents[2] / "shared" / "data",
+    )
+    return Path(home) if (Path(home) / "mnist" / "mnist.npz").is_file() else None

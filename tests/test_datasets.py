@@ -77,3 +77,119 @@ def test_exact_count_for_any_class_sizes(sizes, frac, stratify):
 def test_errors(y, n, match):
     with pytest.raises(ValueError, match=match):
         hide_labels(y, n)
+
+
+# ------------------------------------------------------------------ MNIST
+import gzip  # noqa: E402
+
+import torchvision  # noqa: E402
+
+from sklearn_pseudolabel import fetch_mnist  # noqa: E402
+
+from .conftest import mnist_home  # noqa: E402
+
+
+def _fake_arrays(seed=0):
+    rng = np.random.RandomState(seed)
+    return {
+        "x_train": rng.randint(0, 256, (6, 28, 28)).astype(np.uint8),
+        "y_train": rng.randint(0, 10, 6).astype(np.uint8),
+        "x_test": rng.randint(0, 256, (4, 28, 28)).astype(np.uint8),
+        "y_test": rng.randint(0, 10, 4).astype(np.uint8),
+    }
+
+
+def _write_idx(path, array, compress=False):
+    header = bytes([0, 0, 8, array.ndim]) + np.array(array.shape, ">u4").tobytes()
+    payload = header + array.tobytes()
+    if compress:
+        with gzip.open(str(path) + ".gz", "wb") as f:
+            f.write(payload)
+    else:
+        path.write_bytes(payload)
+
+
+def test_fetch_mnist_from_npz(tmp_path):
+    arrays = _fake_arrays()
+    (tmp_path / "mnist").mkdir()
+    np.savez(tmp_path / "mnist" / "mnist.npz", **arrays)
+    bunch = fetch_mnist(data_home=tmp_path, download_if_missing=False)
+    assert bunch.data.shape == (6, 784) and bunch.data.dtype == np.uint8
+    np.testing.assert_array_equal(bunch.images, arrays["x_train"])
+    np.testing.assert_array_equal(bunch.target, arrays["y_train"])
+    assert bunch.target.dtype == np.int64
+    X, y = fetch_mnist(subset="all", data_home=str(tmp_path), return_X_y=True)
+    assert X.shape == (10, 784)
+    np.testing.assert_array_equal(y[6:], arrays["y_test"])
+
+
+@pytest.mark.parametrize("layout", ["flat", "gz", "torchvision"])
+def test_fetch_mnist_from_idx_files(tmp_path, layout):
+    arrays = _fake_arrays(1)
+    folder = tmp_path / "mnist"
+    if layout == "torchvision":
+        folder = folder / "MNIST" / "raw"
+    folder.mkdir(parents=True)
+    names = {
+        "x_train": "train-images-idx3-ubyte",
+        "y_train": "train-labels-idx1-ubyte",
+        "x_test": "t10k-images-idx3-ubyte",
+        "y_test": "t10k-labels-idx1-ubyte",
+    }
+    for key, name in names.items():
+        _write_idx(folder / name, arrays[key], compress=layout == "gz")
+    X, y = fetch_mnist(
+        subset="test", data_home=tmp_path, download_if_missing=False, return_X_y=True
+    )
+    np.testing.assert_array_equal(X, arrays["x_test"].reshape(4, -1))
+    np.testing.assert_array_equal(y, arrays["y_test"])
+
+
+def test_fetch_mnist_respects_scikit_learn_data(tmp_path, monkeypatch):
+    (tmp_path / "mnist").mkdir()
+    np.savez(tmp_path / "mnist" / "mnist.npz", **_fake_arrays())
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path))
+    assert fetch_mnist(download_if_missing=False).data.shape == (6, 784)
+
+
+def test_fetch_mnist_missing_without_download(tmp_path):
+    with pytest.raises(OSError, match="not found .* download_if_missing is False"):
+        fetch_mnist(data_home=tmp_path, download_if_missing=False)
+
+
+def test_fetch_mnist_download_failure_is_clear(tmp_path, monkeypatch):
+    calls = []
+
+    def offline(root, train, download):
+        calls.append((root, train, download))
+        raise RuntimeError("no route to host")
+
+    monkeypatch.setattr(torchvision.datasets, "MNIST", offline)
+    with pytest.raises(OSError, match="Downloading MNIST into .* failed: no route"):
+        fetch_mnist(data_home=tmp_path)
+    assert calls == [(tmp_path / "mnist", True, True)]
+
+
+def test_fetch_mnist_bad_idx_file(tmp_path):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
+        (folder / name).write_bytes(b"not an idx file")
+    with pytest.raises(OSError, match="not an IDX file"):
+        fetch_mnist(data_home=tmp_path, download_if_missing=False)
+
+
+@pytest.mark.skipif(mnist_home() is None, reason="shared MNIST copy not present")
+def test_fetch_real_mnist():
+    bunch = fetch_mnist(subset="all", data_home=mnist_home(), download_if_missing=False)
+    assert bunch.data.shape == (70000, 784)
+    np.testing.assert_array_equal(
+        np.bincount(bunch.target[:60000]),
+        [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949],
+    )
+    assert bunch.data[:60000].mean() == pytest.approx(33.318, abs=1e-3)
