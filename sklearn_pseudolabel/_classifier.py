@@ -392,8 +392,8 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             net.fit(X_tensor, torch.as_tensor(y_encoded, device=net.device))
             transduction = y.copy()
             if unlabeled.any():
-                mask = torch.as_tensor(unlabeled, device=net.device)
-                logits = net.predict_logits(X_tensor[mask])
+                rows = torch.as_tensor(np.flatnonzero(unlabeled), device=net.device)
+                logits = net.predict_logits(X_tensor, rows)
                 transduction[unlabeled] = encoder.classes_[
                     logits.argmax(dim=1).cpu().numpy()
                 ]

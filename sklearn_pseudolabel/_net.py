@@ -112,7 +112,7 @@ class PseudoLabelNet(NeuralNetClassifier):
             self.__dict__.pop(name, None)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """Set α(t), refresh pseudo-labels (per-epoch mode), reset the sums."""
+        """Set α(t) for the epoch, record it and the lr, reset the sums."""
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         epoch = len(self.history) - 1
         self.alpha_ = alpha_schedule(epoch, self.alpha_f, self.T1, self.T2)
@@ -160,19 +160,27 @@ class PseudoLabelNet(NeuralNetClassifier):
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
 
     # ------------------------------------------------------- pseudo-labels
-    def predict_logits(self, X):
-        """Logits of a device tensor, in eval mode and large batches."""
+    def predict_logits(self, X, rows=None):
+        """Logits of device tensor ``X`` (or of its ``rows``), eval mode.
+
+        Runs under ``torch.inference_mode`` in batches of
+        ``INFERENCE_BATCH_SIZE``, gathering ``rows`` batch by batch so that no
+        copy of the selected images is made.
+        """
+        n = len(X) if rows is None else len(rows)
         was_training = self.module_.training
         self.module_.eval()
         with torch.inference_mode():
-            logits = torch.cat(
-                [
-                    self.module_(X[i : i + INFERENCE_BATCH_SIZE])
-                    for i in range(0, len(X), INFERENCE_BATCH_SIZE)
-                ]
-            )
+            logits = [
+                self.module_(
+                    X[i : i + INFERENCE_BATCH_SIZE]
+                    if rows is None
+                    else X[rows[i : i + INFERENCE_BATCH_SIZE]]
+                )
+                for i in range(0, n, INFERENCE_BATCH_SIZE)
+            ]
         self.module_.train(was_training)
-        return logits
+        return torch.cat(logits)
 
     def _track_changes(self, pos, labels):
         """Count pseudo-labels that differ from the last ones of the same rows."""
@@ -188,7 +196,8 @@ class PseudoLabelNet(NeuralNetClassifier):
 
     def _refresh_pseudo_labels(self, stream):
         """Per-epoch mode: label the whole unlabeled pool with the current net."""
-        proba = F.softmax(self.predict_logits(stream.X[stream.unlabeled_idx]), dim=1)
+        logits = self.predict_logits(stream.X, stream.unlabeled_idx)
+        proba = F.softmax(logits, dim=1)
         confidence, labels = proba.max(dim=1)
         # Clone out of inference mode: these tensors feed the autograd graph.
         self.pseudo_confidence_ = confidence.clone()

@@ -141,7 +141,7 @@ class _CheckEpochPseudoLabels(Callback):
         if net.pseudo_labels_ is None or len(net.history[-1]["batches"]) > 1:
             return
         stream = net.stream_
-        logits = net.predict_logits(stream.X[stream.unlabeled_idx])
+        logits = net.predict_logits(stream.X, stream.unlabeled_idx)
         torch.testing.assert_close(net.pseudo_labels_, logits.argmax(1))
         self.checked += 1
 

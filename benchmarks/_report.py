@@ -1,0 +1,80 @@
+"""Shared plumbing of the benchmark scripts: data location, machine, results.
+
+Each script writes its own section of ``docs/benchmarks.md`` between
+``<!-- BEGIN name -->`` and ``<!-- END name -->`` markers, with the command that
+produced it, so that every number there comes from a script run.
+"""
+
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "docs" / "benchmarks.md"
+
+
+def mnist_home():
+    """Return the data home with ``mnist/``: $SKLEARN_PSEUDOLABEL_DATA or ../shared/data."""
+    return os.environ.get(
+        "SKLEARN_PSEUDOLABEL_DATA", str(ROOT.parent / "shared" / "data")
+    )
+
+
+def machine(device="cpu"):
+    """One line describing where the numbers were measured."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    where = f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()})"
+    if str(device).startswith("cuda") and torch.cuda.is_available():
+        where += f", GPU {torch.cuda.get_device_name()}"
+    return (
+        f"{where}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"commit {commit}{'+local changes' if dirty else ''}"
+    )
+
+
+def command():
+    """Return the command line that ran this script, relative to the repository."""
+    script = Path(sys.argv[0]).resolve().relative_to(ROOT)
+    return " ".join([".venv/bin/python", str(script), *sys.argv[1:]])
+
+
+def write_section(name, title, body, device="cpu"):
+    """Replace (or append) section ``name`` of docs/benchmarks.md."""
+    section = (
+        f"<!-- BEGIN {name} -->\n## {title}\n\n"
+        f"Command: `{command()}`\n\nMachine: {machine(device)}\n\n{body.strip()}\n"
+        f"<!-- END {name} -->"
+    )
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmarks\n"
+    pattern = re.compile(
+        rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->", re.S
+    )
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section, text)
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    RESULTS.write_text(text)
+    print(section)
+
+
+def table(header, rows):
+    """Format rows as a markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,106 @@
+"""Throughput of ImageAugmenter.transform vs per-sample torchvision v2.
+
+The baseline is how users augment today: a torchvision ``v2.Compose`` of the
+same three transforms, applied per sample by a ``DataLoader`` (num_workers=0).
+Same MNIST images, same machine, same run. Result: a section of
+docs/benchmarks.md.
+
+    .venv/bin/python benchmarks/bench_augment_throughput.py [--n 10000]
+"""
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from _report import mnist_home, table, write_section
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import v2
+
+from sklearn_pseudolabel import ImageAugmenter, fetch_mnist
+
+
+class _InkNoise(torch.nn.Module):
+    """Gaussian noise on non-zero pixels, clipped to [0, 1] (no v2 equivalent)."""
+
+    def __init__(self, std):
+        super().__init__()
+        self.std = std
+
+    def forward(self, x):
+        noisy = (x + self.std * torch.randn_like(x)).clamp_(0, 1)
+        return torch.where(x > 0, noisy, x)
+
+
+class _PerSample(Dataset):
+    def __init__(self, images, transform):
+        self.images, self.transform = images, transform
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        return self.transform(self.images[i])
+
+
+def torchvision_loop(images):
+    transform = v2.Compose(
+        [
+            v2.ToDtype(torch.float32, scale=True),
+            v2.RandomRotation(45),
+            v2.RandomAffine(degrees=0, translate=(0, 4 / 28)),
+            _InkNoise(1.0),
+            v2.ToDtype(torch.uint8, scale=True),
+        ]
+    )
+    loader = DataLoader(_PerSample(images, transform), batch_size=128, num_workers=0)
+    return torch.cat(list(loader))
+
+
+def best_time(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+
+    X, _ = fetch_mnist(data_home=mnist_home(), return_X_y=True)
+    X = X[: args.n].reshape(-1, 28, 28)
+    augmenter = ImageAugmenter(random_state=0, device=args.device)
+    ours = best_time(lambda: augmenter.transform(X), args.repeat)
+    images = torch.from_numpy(X.copy())[:, None]  # (n, 1, 28, 28) uint8 tensors
+    theirs = best_time(lambda: torchvision_loop(images), args.repeat)
+    rows = [
+        [
+            "`ImageAugmenter.transform` (batched)",
+            f"{args.n / ours:,.0f}",
+            f"{ours:.3f}",
+        ],
+        [
+            "torchvision v2 `Compose` per sample, `DataLoader(num_workers=0)`",
+            f"{args.n / theirs:,.0f}",
+            f"{theirs:.3f}",
+        ],
+    ]
+    body = table(["method", "images/s", f"seconds for {args.n:,} images"], rows)
+    body += (
+        f"\n\nSpeed-up: **{theirs / ours:.1f}×** (target ≥ 30×). Best of "
+        f"{args.repeat} runs each; rotation ±45°, vertical shift, noise std 1 on ink "
+        f"pixels, 28×28 uint8 MNIST training images, device `{args.device}`."
+    )
+    write_section("augment-throughput", "Augmentation throughput", body, args.device)
+
+
+if __name__ == "__main__":
+    np.random.seed(0)
+    torch.manual_seed(0)
+    main()

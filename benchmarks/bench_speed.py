@@ -1,0 +1,189 @@
+"""Training and prediction speed: the estimator vs a bare PyTorch loop.
+
+Both sides do the same work on the same MNIST data (3,000 labeled + 47,000
+unlabeled by default): the same DropoutCNN, SGD with momentum, labeled batches
+of 128 and unlabeled batches of 64, one epoch = one pass over the unlabeled
+images with the labeled ones cycled, pseudo-labels refreshed for the whole
+unlabeled set at the start of each epoch in eval mode, loss = CE(labeled) +
+α · CE(pseudo-labeled) with α = alpha_f from the first epoch. Prediction:
+``predict_proba`` on the 10,000 test images vs ``softmax(module(x))`` over the
+same batches. Result: a section of docs/benchmarks.md.
+
+    .venv/bin/python benchmarks/bench_speed.py [--device cuda] [--epochs 2]
+"""
+
+import argparse
+import math
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from _report import mnist_home, table, write_section
+
+from sklearn_pseudolabel import (
+    DropoutCNN,
+    PseudoLabelCNNClassifier,
+    fetch_mnist,
+    hide_labels,
+)
+
+BATCH, BATCH_U, INFER = 128, 64, 1024
+
+
+def _sync(device):
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def bare_loop(X, y, epochs, device, alpha=3.0, seed=0):
+    """Hand-written equivalent of PseudoLabelCNNClassifier.fit; seconds per epoch."""
+    torch.manual_seed(seed)
+    X = torch.tensor(X, device=device).reshape(-1, 1, 28, 28).float().div_(255)
+    y = torch.as_tensor(y, device=device)
+    lab, unl = torch.nonzero(y >= 0).flatten(), torch.nonzero(y < 0).flatten()
+    model = DropoutCNN(input_shape=(1, 28, 28), n_classes=10).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.998)
+    n_steps = max(math.ceil(len(lab) / BATCH), math.ceil(len(unl) / BATCH_U))
+    gen = torch.Generator().manual_seed(seed)
+    durations = []
+    for _ in range(epochs):
+        _sync(device)
+        start = time.perf_counter()
+        model.eval()
+        with torch.inference_mode():
+            pseudo = torch.cat(
+                [
+                    model(X[unl[i : i + INFER]]).argmax(1)
+                    for i in range(0, len(unl), INFER)
+                ]
+            ).clone()
+        model.train()
+        reps = math.ceil(n_steps * BATCH / len(lab))
+        perm_l = torch.cat(
+            [torch.randperm(len(lab), generator=gen) for _ in range(reps)]
+        )
+        perm_l = perm_l[: n_steps * BATCH].to(device).split(BATCH)
+        perm_u = torch.randperm(len(unl), generator=gen).to(device).split(BATCH_U)
+        for pl, pu in zip(perm_l, perm_u):
+            logits = model(X[torch.cat([lab[pl], unl[pu]])])
+            loss = F.cross_entropy(logits[: len(pl)], y[lab[pl]]) + alpha * (
+                F.cross_entropy(logits[len(pl) :], pseudo[pu])
+            )
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            loss.item()  # the per-step sync skorch's loss logging does too
+        sched.step()
+        _sync(device)
+        durations.append(time.perf_counter() - start)
+    return durations, model
+
+
+def bare_predict(model, X, device):
+    _sync(device)
+    start = time.perf_counter()
+    X = torch.tensor(X, device=device).reshape(-1, 1, 28, 28).float().div_(255)
+    model.eval()
+    with torch.inference_mode():
+        proba = (
+            torch.cat(
+                [
+                    torch.softmax(model(X[i : i + INFER]), 1)
+                    for i in range(0, len(X), INFER)
+                ]
+            )
+            .cpu()
+            .numpy()
+        )
+    return time.perf_counter() - start, proba
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--n-labeled", type=int, default=3000)
+    parser.add_argument("--n-unlabeled", type=int, default=47000)
+    args = parser.parse_args()
+
+    X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
+    X_test, _ = fetch_mnist(subset="test", data_home=mnist_home(), return_X_y=True)
+    n = args.n_labeled + args.n_unlabeled
+    X, y = X[:n], hide_labels(y[:n], args.n_labeled, random_state=0)
+    n_steps = max(
+        math.ceil(args.n_labeled / BATCH), math.ceil(args.n_unlabeled / BATCH_U)
+    )
+    images_per_epoch = n_steps * (BATCH + BATCH_U)
+
+    # Warm-up (allocator, kernels) outside the timings.
+    bare_loop(X[:2000], y[:2000], 1, args.device)
+    bare, model = bare_loop(X, y, args.epochs, args.device)
+    clf = PseudoLabelCNNClassifier(
+        max_epochs=args.epochs, T1=0, T2=0, device=args.device, random_state=0
+    )
+    clf.fit(X, y)
+    ours = list(clf.history_[:, "dur"])
+    t_ours_epoch, t_bare_epoch = statistics.median(ours), statistics.median(bare)
+
+    t_bare_pred, _ = bare_predict(model, X_test, args.device)
+    t_bare_pred = min(t_bare_pred, bare_predict(model, X_test, args.device)[0])
+    t_ours_pred = math.inf
+    for _ in range(2):
+        _sync(args.device)
+        start = time.perf_counter()
+        clf.predict_proba(X_test)
+        _sync(args.device)
+        t_ours_pred = min(t_ours_pred, time.perf_counter() - start)
+
+    rows = [
+        [
+            "fit: seconds per epoch (median)",
+            f"{t_ours_epoch:.2f}",
+            f"{t_bare_epoch:.2f}",
+            f"{t_ours_epoch / t_bare_epoch:.3f}×",
+            "≤ 1.05×",
+        ],
+        [
+            "fit: training images/s",
+            f"{images_per_epoch / t_ours_epoch:,.0f}",
+            f"{images_per_epoch / t_bare_epoch:,.0f}",
+            "",
+            "≥ 50,000 on one H100",
+        ],
+        [
+            f"predict_proba: seconds for {len(X_test):,} images",
+            f"{t_ours_pred:.3f}",
+            f"{t_bare_pred:.3f}",
+            f"{t_ours_pred / t_bare_pred:.3f}×",
+            "≤ 1.05×",
+        ],
+        [
+            "predict_proba: images/s",
+            f"{len(X_test) / t_ours_pred:,.0f}",
+            f"{len(X_test) / t_bare_pred:,.0f}",
+            "",
+            "",
+        ],
+    ]
+    body = table(
+        ["measure", "PseudoLabelCNNClassifier", "bare PyTorch", "ratio", "target"], rows
+    )
+    body += (
+        f"\n\n{args.n_labeled:,} labeled + {args.n_unlabeled:,} unlabeled MNIST "
+        "images, "
+        f"{n_steps} steps of {BATCH} + {BATCH_U} images per epoch "
+        f"({images_per_epoch:,} training images, plus the refresh forward pass over "
+        f"the unlabeled images), {args.epochs} epochs each, device `{args.device}`. "
+        f"Epoch times: ours {[round(d, 2) for d in ours]}, bare "
+        f"{[round(d, 2) for d in bare]}."
+    )
+    name = "speed" if args.device == "cpu" else f"speed-{args.device.replace(':', '')}"
+    write_section(
+        name, f"Training and prediction speed ({args.device})", body, args.device
+    )
+
+
+if __name__ == "__main__":
+    main()
