@@ -19,7 +19,7 @@ RESULTS = ROOT / "docs" / "benchmarks.md"
 
 
 def mnist_home():
-    """Return the data home with ``mnist/``: $SKLEARN_PSEUDOLABEL_DATA or ../shared/data."""
+    """Return the data home with ``mnist/`` ($SKLEARN_PSEUDOLABEL_DATA or default)."""
     return os.environ.get(
         "SKLEARN_PSEUDOLABEL_DATA", str(ROOT.parent / "shared" / "data")
     )

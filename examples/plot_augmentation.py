@@ -1,7 +1,7 @@
 """
-=========================================
+==========================================
 Augmenting digit images: the three methods
-=========================================
+==========================================
 
 :class:`~sklearn_pseudolabel.ImageAugmenter` draws a random rotation, a random
 vertical shift and Gaussian noise on the ink pixels, independently for every

@@ -1,7 +1,7 @@
 """
-===============================================================
+============================================================
 Pseudo-Label vs graph-based and self-training methods, by CV
-===============================================================
+============================================================
 
 Cross-validation on the same folds of scikit-learn's digits with 10 labels per
 class: a supervised-only CNN (``alpha_f=0``),

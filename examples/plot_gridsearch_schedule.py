@@ -1,7 +1,7 @@
 """
-=====================================================
+======================================================
 Tuning the α schedule (alpha_f, T1, T2) by grid search
-=====================================================
+======================================================
 
 ``alpha_f``, ``T1`` and ``T2`` are ordinary hyperparameters of
 :class:`~sklearn_pseudolabel.PseudoLabelCNNClassifier`, so

@@ -181,7 +181,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
         Number of features (pixels × channels) per sample.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 
     image_shape_ : tuple of int

@@ -40,13 +40,13 @@ def fetch_mnist(
     When none is there and ``download_if_missing`` is True, downloads through
     :class:`torchvision.datasets.MNIST` into that folder.
 
-    ================   ==============
-    Classes                        10
-    Samples (train)             60000
-    Samples (test)              10000
-    Dimensionality                784
-    Features         integers 0 - 255
-    ================   ==============
+    =================  ================
+    Classes                          10
+    Samples (train)               60000
+    Samples (test)                10000
+    Dimensionality                  784
+    Features           integers 0 - 255
+    =================  ================
 
     Parameters
     ----------

@@ -463,3 +463,24 @@ def test_gridsearch_tunes_augmenter_parameters(digits):
         0.0,
         30.0,
     ]
+
+
+def test_model_pickled_on_cuda_loads_on_cpu_only_machine(
+    fitted, digits_partial, monkeypatch
+):
+    """skorch maps a net saved with device='cuda' to the CPU when CUDA is absent.
+
+    Real CUDA is not available in CI: the fitted net is marked as living on
+    'cuda' before pickling, which is what skorch reads when loading.
+    """
+    X, _ = digits_partial
+    clf = pickle.loads(pickle.dumps(fitted))
+    clf.set_params(device="cuda")
+    clf.net_.device = "cuda"
+    blob = pickle.dumps(clf)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="no CUDA devices"):
+        loaded = pickle.loads(blob)
+    assert torch.device(loaded.net_.device).type == "cpu"
+    assert next(loaded.module_.parameters()).device.type == "cpu"
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))

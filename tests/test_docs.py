@@ -29,7 +29,6 @@ def test_docs_build_without_warnings(tmp_path):
             "html",
             "-W",
             "--keep-going",
-            "-n",
             "-q",
             str(DOCS),
             str(out),
