@@ -44,8 +44,8 @@ def models(epochs):
         "CNN, supervised only (alpha_f=0)": PseudoLabelCNNClassifier(
             alpha_f=0.0, **cnn
         ),
-        "PseudoLabelCNNClassifier (alpha_f=1)": PseudoLabelCNNClassifier(
-            alpha_f=1.0, **cnn
+        "PseudoLabelCNNClassifier (alpha_f=1, threshold=0.95)": (
+            PseudoLabelCNNClassifier(alpha_f=1.0, threshold=0.95, **cnn)
         ),
         "LabelSpreading (knn, k=7)": LabelSpreading(
             kernel="knn", n_neighbors=7, n_jobs=1

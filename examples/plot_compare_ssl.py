@@ -36,7 +36,7 @@ cv = SemiSupervisedStratifiedKFold(3, shuffle=True, random_state=0)
 cnn = dict(channels=(16, 32, 32), max_epochs=30, T1=8, T2=22, lr=0.05, random_state=0)
 models = {
     "CNN, supervised": PseudoLabelCNNClassifier(alpha_f=0.0, **cnn),
-    "CNN, Pseudo-Label": PseudoLabelCNNClassifier(alpha_f=1.0, **cnn),
+    "CNN, Pseudo-Label": PseudoLabelCNNClassifier(alpha_f=1.0, threshold=0.95, **cnn),
     "LabelSpreading knn": LabelSpreading(kernel="knn", n_neighbors=7),
     "LabelSpreading rbf": LabelSpreading(kernel="rbf", gamma=4.0),
     "LabelPropagation knn": LabelPropagation(kernel="knn", n_neighbors=7),
