@@ -48,18 +48,19 @@ class EvalBatches:
             yield self.X[start : start + self.batch_size], None
 
 
-def _index_batches(n, batch_size, n_steps, generator):
-    """``n_steps`` batches of indices into ``range(n)``.
+def _index_batches(n, batch_size, n_steps, generator, device):
+    """``n_steps`` batches of indices into ``range(n)``, on ``device``.
 
     A stream that fits ``n_steps`` exactly is one permutation whose last batch
     may be short; a smaller stream is cycled through fresh permutations in full
-    batches.
+    batches. The permutations are drawn on the CPU and copied to the device
+    once per epoch.
     """
     if math.ceil(n / batch_size) == n_steps:
-        return torch.randperm(n, generator=generator).split(batch_size)
+        return torch.randperm(n, generator=generator).to(device).split(batch_size)
     reps = math.ceil(n_steps * batch_size / n)
     perm = torch.cat([torch.randperm(n, generator=generator) for _ in range(reps)])
-    return perm[: n_steps * batch_size].split(batch_size)
+    return perm[: n_steps * batch_size].to(device).split(batch_size)
 
 
 class TwoStreamBatches:
@@ -112,16 +113,18 @@ class TwoStreamBatches:
         n_steps = len(self)
         device = self.X.device
         labeled = _index_batches(
-            len(self.labeled_idx), self.batch_size, n_steps, self.generator
+            len(self.labeled_idx), self.batch_size, n_steps, self.generator, device
         )
         if self.use_unlabeled and self.n_unlabeled:
             unlabeled = _index_batches(
-                self.n_unlabeled, self.batch_size_unlabeled, n_steps, self.generator
+                self.n_unlabeled,
+                self.batch_size_unlabeled,
+                n_steps,
+                self.generator,
+                device,
             )
         else:
-            unlabeled = [torch.empty(0, dtype=torch.long)] * n_steps
+            unlabeled = [torch.empty(0, dtype=torch.long, device=device)] * n_steps
         for pos_l, pos_u in zip(labeled, unlabeled):
-            pos_l = pos_l.to(device, non_blocking=True)
-            pos_u = pos_u.to(device, non_blocking=True)
             rows = torch.cat([self.labeled_idx[pos_l], self.unlabeled_idx[pos_u]])
             yield self.X[rows], self.y_labeled[pos_l], pos_u
