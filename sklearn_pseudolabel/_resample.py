@@ -5,7 +5,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ._augment import ImageAugmenter
@@ -74,7 +74,7 @@ class AugmentationSampler(BaseEstimator):
     """
 
     _parameter_constraints = {
-        "augmenter": [HasMethods(["transform"]), None],
+        "augmenter": [ImageAugmenter, None],
         "n_copies": [Interval(Integral, 0, None, closed="left")],
         "keep_original": ["boolean"],
         "random_state": ["random_state"],

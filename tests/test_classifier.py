@@ -484,3 +484,45 @@ def test_model_pickled_on_cuda_loads_on_cpu_only_machine(
     assert torch.device(loaded.net_.device).type == "cpu"
     assert next(loaded.module_.parameters()).device.type == "cpu"
     np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+
+
+# ----------------------------------------------------------------- hot path
+def test_no_per_sample_fetching(digits_partial, monkeypatch):
+    """Batches are gathered by index on the device, never sample by sample."""
+    from sklearn_pseudolabel._batches import TensorDataset
+
+    def per_sample(self, i):
+        raise AssertionError("per-sample __getitem__ called")
+
+    monkeypatch.setattr(TensorDataset, "__getitem__", per_sample)
+    X, y = digits_partial
+    clf = make_clf(max_epochs=3).fit(X, y)
+    assert clf.predict(X).shape == (400,)
+
+
+class _RecordForwards(Callback):
+    """Records (batch size, inference mode, training mode) of every forward."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.calls = []
+        net.module_.register_forward_hook(
+            lambda m, args, out: self.calls.append(
+                (len(args[0]), torch.is_inference_mode_enabled(), m.training)
+            )
+        )
+
+
+def test_refresh_runs_in_inference_mode_in_large_batches(digits):
+    X, y = digits
+    X = np.tile(X, (4, 1))  # 1,600 rows: 1,500 unlabeled
+    y = np.tile(y, 4)
+    y[100:] = -1
+    recorder = _RecordForwards()
+    clf = make_clf(max_epochs=2, T1=1, T2=1, callbacks=[recorder]).fit(X, y)
+    calls = dict(clf.net_.callbacks_)["_RecordForwards"].calls
+    refresh = [c for c in calls if c[1]]
+    # Epoch 1 refreshes 1,500 images in batches of 1,024 + 476, then the
+    # transduction pass labels the same 1,500 images.
+    assert [c[0] for c in refresh] == [1024, 476, 1024, 476]
+    assert all(not training for _, _, training in refresh)
+    assert all(training for _, inference, training in calls if not inference)
