@@ -387,7 +387,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         with _forked_rng(self.device):
             torch.manual_seed(seed)
-            net = self._build_net(image_shape, len(encoder.classes_), seed)
+            net = self._build_net(image_shape, encoder.classes_, seed)
             X_tensor = as_image_tensor(X, image_shape, net.device)
             net.fit(X_tensor, torch.as_tensor(y_encoded, device=net.device))
             transduction = y.copy()
@@ -405,7 +405,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = len(net.history)
         return self
 
-    def _build_net(self, image_shape, n_classes, seed):
+    def _build_net(self, image_shape, classes, seed):
         callbacks = [
             (
                 "lr_scheduler",
@@ -419,7 +419,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         net = PseudoLabelNet(
             DropoutCNN,
             module__input_shape=image_shape,
-            module__n_classes=n_classes,
+            module__n_classes=len(classes),
             module__channels=tuple(self.channels),
             module__kernel_sizes=tuple(self.kernel_sizes),
             module__dropout=self.dropout,
@@ -434,7 +434,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             batch_size=self.batch_size,
             train_split=None,
             dataset=TensorDataset,
-            classes=np.arange(n_classes),
+            classes=classes,
             callbacks=callbacks,
             device=self.device,
             verbose=self.verbose,
