@@ -52,10 +52,13 @@ def rotate(X, degrees, background=0.0):
         dim=1,
     )
     grid = F.affine_grid(affine, list(X.shape), align_corners=False)
+    # grid_sample pads with zeros: shift the background to 0 when it is not.
+    if background:
+        X = X - background
     out = F.grid_sample(
-        X - background, grid, mode="bilinear", padding_mode="zeros", align_corners=False
+        X, grid, mode="bilinear", padding_mode="zeros", align_corners=False
     )
-    return out + background
+    return out.add_(background) if background else out
 
 
 def shift_rows(X, rows, background=0.0):
@@ -81,8 +84,7 @@ def shift_rows(X, rows, background=0.0):
     source = torch.arange(height, device=X.device)[None, :] - rows[:, None]
     inside = (source >= 0) & (source < height)
     index = source.clamp(0, height - 1)[:, None, :, None].expand(n, channels, -1, width)
-    out = X.gather(2, index)
-    return torch.where(inside[:, None, :, None], out, torch.full_like(out, background))
+    return X.gather(2, index).masked_fill_(~inside[:, None, :, None], background)
 
 
 def add_ink_noise(X, std, generator, low=0.0, high=1.0):
@@ -107,8 +109,8 @@ def add_ink_noise(X, std, generator, low=0.0, high=1.0):
     X_noisy : torch.Tensor of shape (N, C, H, W)
     """
     noise = torch.randn(X.shape, generator=generator, device=X.device, dtype=X.dtype)
-    noisy = (X + std * noise).clamp_(low, high)
-    return torch.where(X != low, noisy, X)
+    # In place: noise becomes the noisy image, background pixels reset to low.
+    return noise.mul_(std).add_(X).clamp_(low, high).masked_fill_(X == low, low)
 
 
 class ImageAugmenter(TransformerMixin, BaseEstimator):
