@@ -346,7 +346,6 @@ class ImageAugmenter(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
-        tags.input_tags.allow_nan = False
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.non_deterministic = self.random_state is None
         return tags

@@ -538,8 +538,3 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             self.predict(_safe_indexing(X, labeled)),
             sample_weight=sample_weight,
         )
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
