@@ -93,8 +93,10 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         When pseudo-labels are computed. ``"epoch"``: for the whole unlabeled
         set at the start of each epoch, in eval mode (no dropout), as in the
         reference experiment. ``"batch"``: at every update, as the argmax of
-        the training forward pass on the unlabeled batch, as in Lee (2013).
-        Before ``T1`` no pseudo-labels are computed at all.
+        the training forward pass on the unlabeled batch, as in Lee (2013);
+        with ``augment_unlabeled`` or ``ema_decay``, by a separate eval-mode
+        forward pass of the predicting network on the un-augmented unlabeled
+        batch instead. Before ``T1`` no pseudo-labels are computed at all.
 
     threshold : float or None, default=None
         Confidence threshold: only pseudo-labels whose softmax probability is
@@ -155,7 +157,21 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         ``augment_tensor(X, generator)`` method works.
 
     augment_unlabeled : bool, default=False
-        Also augment the unlabeled images before the student's forward pass.
+        Also augment the unlabeled images before the training forward pass.
+        Their pseudo-labels are always predicted on the un-augmented images,
+        so the network learns to give an augmented image the label of the
+        clean one (the weak/strong split of FixMatch, with no augmentation as
+        the weak one).
+
+    ema_decay : float in [0, 1) or None, default=None
+        Keep an exponential moving average of the weights, updated after every
+        optimizer step (``w_avg = ema_decay * w_avg + (1 - ema_decay) * w``,
+        through :class:`torch.optim.swa_utils.AveragedModel`). The averaged
+        network predicts the pseudo-labels (a "mean teacher") and the
+        held-out accuracy of :class:`~sklearn_pseudolabel.callbacks.HeldOutAccuracy`,
+        and its weights become the fitted model at the end of ``fit``. The
+        average spans about ``1 / (1 - ema_decay)`` steps: 0.999 suits runs of
+        many thousand steps. None trains and predicts with the raw weights.
 
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (``EarlyStopping``, ``Checkpoint``,
@@ -230,6 +246,12 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     Arazo, E. et al. (2019). Pseudo-labeling and confirmation bias in deep
     semi-supervised learning. arXiv:1908.02983.
 
+    Tarvainen, A. and Valpola, H. (2017). Mean teachers are better role
+    models. NeurIPS.
+
+    Sohn, K. et al. (2020). FixMatch: Simplifying semi-supervised learning
+    with consistency and confidence. NeurIPS.
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -269,6 +291,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         "image_shape": [tuple, list, None],
         "augmenter": [HasMethods(["augment_tensor"]), None],
         "augment_unlabeled": ["boolean"],
+        "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
         "callbacks": [list, None],
         "device": [str, torch.device],
         "random_state": ["random_state"],
@@ -298,6 +321,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         image_shape=None,
         augmenter=None,
         augment_unlabeled=False,
+        ema_decay=None,
         callbacks=None,
         device="cpu",
         random_state=None,
@@ -323,6 +347,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         self.image_shape = image_shape
         self.augmenter = augmenter
         self.augment_unlabeled = augment_unlabeled
+        self.ema_decay = ema_decay
         self.callbacks = callbacks
         self.device = device
         self.random_state = random_state
@@ -446,6 +471,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             batch_size_unlabeled=self.batch_size_unlabeled,
             augmenter=self.augmenter,
             augment_unlabeled=self.augment_unlabeled,
+            ema_decay=self.ema_decay,
             seed=seed,
         )
         return net.initialize()

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ._batches import EvalBatches, TwoStreamBatches
 from ._schedule import alpha_schedule
@@ -24,6 +25,34 @@ INFERENCE_BATCH_SIZE = 1024
 
 # Sums accumulated on the device during an epoch, read once at its end.
 _LOSS_L, _LOSS_U, _STEPS, _CONFIDENT, _SEEN, _CHANGED, _COMPARED = range(7)
+
+
+class WeightAverage:
+    """Exponential moving average of a module's weights.
+
+    A thin holder of :class:`torch.optim.swa_utils.AveragedModel` (skorch
+    allows torch modules as net attributes only inside ``initialize_*``, where
+    they would also become learnable parameters of the optimizer). The
+    average starts at the weights of the first :meth:`update`.
+    """
+
+    def __init__(self, module, decay):
+        self.model = AveragedModel(
+            module, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True
+        )
+
+    @property
+    def started(self):
+        """Whether the average has seen at least one update."""
+        return bool(self.model.n_averaged > 0)
+
+    def update(self, module):
+        """Fold the current weights of ``module`` into the average."""
+        self.model.update_parameters(module)
+
+    def state_dict(self):
+        """Return the averaged weights, keyed as in the averaged module."""
+        return self.model.module.state_dict()
 
 
 class PseudoLabelNet(NeuralNetClassifier):
@@ -45,6 +74,7 @@ class PseudoLabelNet(NeuralNetClassifier):
         batch_size_unlabeled,
         augmenter,
         augment_unlabeled,
+        ema_decay,
         seed,
         **kwargs,
     ):
@@ -57,6 +87,7 @@ class PseudoLabelNet(NeuralNetClassifier):
         self.batch_size_unlabeled = batch_size_unlabeled
         self.augmenter = augmenter
         self.augment_unlabeled = augment_unlabeled
+        self.ema_decay = ema_decay
         self.seed = seed
 
     @property
@@ -96,11 +127,21 @@ class PseudoLabelNet(NeuralNetClassifier):
         self.stream_ = None
         self.last_pseudo_labels_ = None
         self.pseudo_labels_ = self.pseudo_confidence_ = None
+        self.ema_ = None
+        if self.ema_decay is not None:
+            self.ema_ = WeightAverage(self.module_, self.ema_decay)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
-        """Drop training-only state so the fitted net pickles small and portably."""
+        """Keep the averaged weights, drop training-only state.
+
+        With ``ema_decay`` the trained module takes the averaged weights, so
+        that prediction and pickling need nothing else.
+        """
+        if self.ema_ is not None and self.ema_.started:
+            self.module_.load_state_dict(self.ema_.state_dict())
         super().on_train_end(net, X=X, y=y, **kwargs)
         for name in (
+            "ema_",
             "generator_",
             "augment_generator_",
             "stream_",
@@ -130,15 +171,19 @@ class PseudoLabelNet(NeuralNetClassifier):
         super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
-        """Stop at the first non-finite training loss, naming the culprits."""
+        """Update the weight average; stop at the first non-finite loss."""
         super().on_batch_end(net, batch=batch, training=training, **kwargs)
+        if not training:
+            return
         loss = self.history[-1, "batches", -1, "train_loss"]
-        if training and not math.isfinite(loss):
+        if not math.isfinite(loss):
             raise FloatingPointError(
                 f"Training diverged at epoch {len(self.history)}: the loss is "
                 f"{loss}. Lower lr (now {self.lr:g}) or alpha_f (now "
                 f"{self.alpha_f:g}, current weight {self.alpha_:.4g})."
             )
+        if self.ema_ is not None:
+            self.ema_.update(self.module_)
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         """Record the epoch's labeled / unlabeled losses and pseudo-label stats."""
@@ -160,27 +205,47 @@ class PseudoLabelNet(NeuralNetClassifier):
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
 
     # ------------------------------------------------------- pseudo-labels
+    @property
+    def teacher_(self):
+        """The network that predicts.
+
+        The weight average during training with ``ema_decay`` (once it has
+        seen a step), the trained module otherwise.
+        """
+        ema = getattr(self, "ema_", None)
+        if ema is not None and ema.started:
+            return ema.model.module
+        return self.module_
+
     def predict_logits(self, X, rows=None):
         """Logits of device tensor ``X`` (or of its ``rows``), eval mode.
 
-        Runs under ``torch.inference_mode`` in batches of
-        ``INFERENCE_BATCH_SIZE``, gathering ``rows`` batch by batch so that no
-        copy of the selected images is made.
+        Uses :attr:`teacher_`. Runs under ``torch.inference_mode`` in batches
+        of ``INFERENCE_BATCH_SIZE``, gathering ``rows`` batch by batch so that
+        no copy of the selected images is made.
         """
         n = len(X) if rows is None else len(rows)
-        was_training = self.module_.training
-        self.module_.eval()
+        module = self.teacher_
+        was_training = module.training
+        module.eval()
         with torch.inference_mode():
             logits = [
-                self.module_(
+                module(
                     X[i : i + INFERENCE_BATCH_SIZE]
                     if rows is None
                     else X[rows[i : i + INFERENCE_BATCH_SIZE]]
                 )
                 for i in range(0, n, INFERENCE_BATCH_SIZE)
             ]
-        self.module_.train(was_training)
+        module.train(was_training)
         return torch.cat(logits)
+
+    @staticmethod
+    def _pseudo_labels(logits):
+        """Confidence and argmax class of ``logits``, usable in autograd."""
+        confidence, labels = F.softmax(logits, dim=1).max(dim=1)
+        # Clone out of inference mode: these tensors feed the autograd graph.
+        return confidence.clone(), labels.clone()
 
     def _track_changes(self, pos, labels):
         """Count pseudo-labels that differ from the last ones of the same rows."""
@@ -197,11 +262,7 @@ class PseudoLabelNet(NeuralNetClassifier):
     def _refresh_pseudo_labels(self, stream):
         """Per-epoch mode: label the whole unlabeled pool with the current net."""
         logits = self.predict_logits(stream.X, stream.unlabeled_idx)
-        proba = F.softmax(logits, dim=1)
-        confidence, labels = proba.max(dim=1)
-        # Clone out of inference mode: these tensors feed the autograd graph.
-        self.pseudo_confidence_ = confidence.clone()
-        self.pseudo_labels_ = labels.clone()
+        self.pseudo_confidence_, self.pseudo_labels_ = self._pseudo_labels(logits)
         self._track_changes(
             torch.arange(stream.n_unlabeled, device=self.device), self.pseudo_labels_
         )
@@ -212,6 +273,16 @@ class PseudoLabelNet(NeuralNetClassifier):
         self._set_training(True)
         X, y_labeled, pos_u = batch
         n_labeled = len(y_labeled)
+        # Per-batch pseudo-labels come from the training forward pass itself
+        # (Lee), unless the student sees augmented unlabeled images or a weight
+        # average predicts: then the teacher labels the clean images, in eval
+        # mode (FixMatch's weak/strong split; mean teacher).
+        separate_teacher = len(pos_u) > 0 and (
+            self.ema_ is not None
+            or (self.augmenter is not None and self.augment_unlabeled)
+        )
+        if self.refresh == "batch" and separate_teacher:
+            confidence, labels = self._pseudo_labels(self.predict_logits(X[n_labeled:]))
         if self.augmenter is not None:
             n_aug = len(X) if self.augment_unlabeled else n_labeled
             X = torch.cat([self._augment(X[:n_aug]), X[n_aug:]])
@@ -224,8 +295,9 @@ class PseudoLabelNet(NeuralNetClassifier):
         if len(pos_u):
             logits_u = logits[n_labeled:]
             if self.refresh == "batch":
-                # Lee's per-update pseudo-labels: argmax of this very forward pass.
-                confidence, labels = F.softmax(logits_u.detach(), dim=1).max(dim=1)
+                if not separate_teacher:
+                    # Lee's per-update pseudo-labels: argmax of this forward pass.
+                    confidence, labels = self._pseudo_labels(logits_u.detach())
                 self._track_changes(pos_u, labels)
             else:
                 confidence = self.pseudo_confidence_[pos_u]

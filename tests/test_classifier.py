@@ -184,6 +184,7 @@ def test_train_step_loss_formula(fitted, digits_partial, refresh, threshold):
         net.sums_ = torch.zeros(7)
         net.pseudo_labels_, net.pseudo_confidence_ = pseudo, conf
         net.last_pseudo_labels_ = torch.full((7,), -1)
+        net.ema_ = None
         step = net.train_step_single((Xb, yl, pos))
         mask = torch.ones(7) if threshold is None else (conf >= threshold).float()
         ce_u = F.cross_entropy(logits[5:], pseudo, reduction="none")
@@ -198,6 +199,7 @@ def test_train_step_loss_formula(fitted, digits_partial, refresh, threshold):
             "pseudo_confidence_",
             "last_pseudo_labels_",
             "alpha_",
+            "ema_",
         ):
             net.__dict__.pop(name, None)
 
@@ -327,6 +329,8 @@ def _assert_unchanged(clf, before):
         (dict(threshold=1.5), "threshold"),
         (dict(batch_size=0), "batch_size"),
         (dict(kernel_sizes=(5, 3)), "same length"),
+        (dict(ema_decay=1.0), "ema_decay"),
+        (dict(ema_decay=-0.1), "ema_decay"),
     ],
 )
 def test_invalid_hyperparameters(params, match, digits_partial):
@@ -526,3 +530,120 @@ def test_refresh_runs_in_inference_mode_in_large_batches(digits):
     assert [c[0] for c in refresh] == [1024, 476, 1024, 476]
     assert all(not training for _, _, training in refresh)
     assert all(training for _, inference, training in calls if not inference)
+
+
+# --------------------------------------------------------- weight average
+class _RecordWeights(Callback):
+    """Copies of the module's weights after every training step."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.steps = []
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.steps.append(
+                {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+            )
+
+
+def test_ema_weights_are_the_exponential_average_of_the_steps(digits_partial):
+    X, y = digits_partial
+    decay = 0.8
+    clf = make_clf(ema_decay=decay, callbacks=[_RecordWeights()]).fit(X, y)
+    (steps,) = [
+        cb.steps for _, cb in clf.net_.callbacks_ if isinstance(cb, _RecordWeights)
+    ]
+    assert len(steps) == 4 * 10  # 4 epochs of ceil(300 / 32) steps
+    expected = dict(steps[0])  # the average starts at the first step's weights
+    for weights in steps[1:]:
+        expected = {k: decay * expected[k] + (1 - decay) * weights[k] for k in weights}
+    fitted = clf.module_.state_dict()
+    for k in expected:
+        torch.testing.assert_close(fitted[k], expected[k])
+        assert not torch.allclose(fitted[k], steps[-1][k])
+    assert not hasattr(clf.net_, "ema_")  # nothing extra to pickle
+
+
+def test_ema_decay_zero_is_training_without_average(fitted, digits_partial):
+    # A decay of 0 averages nothing: the teacher is the current network.
+    X, y = digits_partial
+    clf = make_clf(ema_decay=0.0).fit(X, y)
+    np.testing.assert_allclose(
+        clf.predict_proba(X), fitted.predict_proba(X), rtol=1e-5, atol=1e-7
+    )
+
+
+def test_ema_teacher_labels_the_pool(digits_partial, monkeypatch):
+    """Per-epoch pseudo-labels and held-out scores come from the average."""
+    from sklearn_pseudolabel._net import PseudoLabelNet
+
+    X, y = digits_partial
+    teachers = []
+    original = PseudoLabelNet.predict_logits
+
+    def spy(self, X, rows=None):
+        teachers.append(self.teacher_ is self.module_)
+        return original(self, X, rows)
+
+    monkeypatch.setattr(PseudoLabelNet, "predict_logits", spy)
+    make_clf(ema_decay=0.9).fit(X, y)
+    # Refreshes in the 2 epochs with alpha > 0 by the average, then the
+    # transduction after fit by the module, which holds the averaged weights.
+    assert teachers == [False, False, True]
+
+
+class _BlankAugmenter:
+    """Replaces every image by zeros."""
+
+    def augment_tensor(self, X, generator=None):
+        return torch.zeros_like(X)
+
+
+@pytest.mark.parametrize("augment_unlabeled, ema_decay", [(True, None), (False, 0.5)])
+def test_batch_refresh_teacher_sees_clean_images(
+    digits_partial, monkeypatch, augment_unlabeled, ema_decay
+):
+    """With augmented unlabeled images (or an average), the pseudo-labels of a
+    batch come from an eval-mode pass over the un-augmented images."""
+    from sklearn_pseudolabel._net import PseudoLabelNet
+
+    X, y = digits_partial
+    seen = []
+    original = PseudoLabelNet.predict_logits
+
+    def spy(self, X, rows=None):
+        seen.append(X.clone() if rows is None else None)
+        return original(self, X, rows)
+
+    monkeypatch.setattr(PseudoLabelNet, "predict_logits", spy)
+    clf = make_clf(
+        refresh="batch",
+        augmenter=_BlankAugmenter(),
+        augment_unlabeled=augment_unlabeled,
+        ema_decay=ema_decay,
+    ).fit(X, y)
+    batches = seen[:-1]
+    # one per step of the 2 epochs with alpha > 0, then the transduction
+    assert len(batches) == 2 * 10
+    pool = torch.as_tensor(X[y == -1]).reshape(-1, 1, 8, 8)
+    for batch in batches:
+        assert batch.abs().sum() > 0  # clean digits, not the blank augmentation
+        # every image of the batch is an unlabeled image of the training set
+        assert (batch[:, None] == pool[None]).flatten(2).all(2).any(1).all()
+    assert np.isfinite(clf.history_[:, "train_loss_unlabeled"][2:]).all()
+
+
+def test_lee_batch_refresh_uses_the_training_pass(digits_partial, monkeypatch):
+    from sklearn_pseudolabel._net import PseudoLabelNet
+
+    X, y = digits_partial
+    calls = []
+    original = PseudoLabelNet.predict_logits
+
+    def spy(self, X, rows=None):
+        calls.append(rows)
+        return original(self, X, rows)
+
+    monkeypatch.setattr(PseudoLabelNet, "predict_logits", spy)
+    make_clf(refresh="batch").fit(X, y)
+    assert len(calls) == 1  # only the transduction after fit
