@@ -3,10 +3,11 @@
 Augmenting digit images: the three methods
 ==========================================
 
-:class:`~sklearn_pseudolabel.ImageAugmenter` draws a random rotation, a random
-vertical shift and Gaussian noise on the ink pixels, independently for every
-image, as batched tensor operations. This example shows each method alone and
-all three together on scikit-learn's 8×8 digits, then uses
+:class:`~sklearn_pseudolabel.ImageAugmenter` knows a random rotation, a random
+vertical shift and Gaussian noise on the ink pixels, drawn independently for
+every image, as batched tensor operations. This example shows each method
+alone, one method at random per image (the default) and all three chained on
+scikit-learn's 8×8 digits, then uses
 :class:`~sklearn_pseudolabel.AugmentationSampler` for the reference
 experiment's static expansion.
 """
@@ -33,12 +34,13 @@ variants = {
     "ink noise, std 0.2": ImageAugmenter(
         max_rotation=0, max_shift=0, noise_std=0.2, **common
     ),
-    "all three": ImageAugmenter(max_shift=2, noise_std=0.2, **common),
+    "one at random": ImageAugmenter(max_shift=2, noise_std=0.2, **common),
+    "all three": ImageAugmenter(max_shift=2, noise_std=0.2, combine="all", **common),
 }
 
 # %%
 # One row per method, one column per image: every image gets its own draw.
-fig, axes = plt.subplots(len(variants), len(images), figsize=(8, 5.5))
+fig, axes = plt.subplots(len(variants), len(images), figsize=(8, 6.5))
 for row, (name, augmenter) in zip(axes, variants.items()):
     out = images if augmenter is None else augmenter.transform(images)
     for ax, img in zip(row, out):

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._validation import IMAGE_DTYPES, flatten_images, resolve_image_shape
@@ -114,11 +114,12 @@ def add_ink_noise(X, std, generator, low=0.0, high=1.0):
 
 
 class ImageAugmenter(TransformerMixin, BaseEstimator):
-    """Random rotation, vertical shift and ink noise, one draw per image.
+    """Random rotation, vertical shift or ink noise, one draw per image.
 
     The three augmentations of the reference MNIST experiment, as batched
-    tensor operations (one ``grid_sample``, one ``gather``, one ``randn`` per
-    chunk of images, on CPU or GPU): no Python loop over samples.
+    tensor operations (at most one ``grid_sample``, one ``gather`` and one
+    ``randn`` per chunk of images, on CPU or GPU): no Python loop over
+    samples. By default each image gets one of them (``combine="one"``):
 
     - **rotation**: angle uniform in ``[-max_rotation, max_rotation]`` degrees,
       bilinear, background fill;
@@ -165,6 +166,13 @@ class ImageAugmenter(TransformerMixin, BaseEstimator):
     device : str, default="cpu"
         Torch device that does the work in ``transform``.
 
+    combine : {"one", "all"}, default="one"
+        ``"one"``: each image gets one of the enabled augmentations, chosen
+        uniformly at random, as in the reference experiment (whose expanded
+        set holds 30,000 images per method, like :class:`AugmentationSampler`).
+        ``"all"``: each image goes through every enabled augmentation in turn
+        (rotation, then shift, then noise), a much stronger perturbation.
+
     random_state : int, RandomState instance or None, default=None
         Seeds the draws of ``transform``: the same value gives the same output.
 
@@ -197,6 +205,7 @@ class ImageAugmenter(TransformerMixin, BaseEstimator):
         "value_range": [tuple, list, None],
         "image_shape": [tuple, list, None],
         "device": [str, torch.device],
+        "combine": [StrOptions({"one", "all"})],
         "random_state": ["random_state"],
     }
 
@@ -209,6 +218,7 @@ class ImageAugmenter(TransformerMixin, BaseEstimator):
         value_range=None,
         image_shape=None,
         device="cpu",
+        combine="one",
         random_state=None,
     ):
         self.max_rotation = max_rotation
@@ -217,6 +227,7 @@ class ImageAugmenter(TransformerMixin, BaseEstimator):
         self.value_range = value_range
         self.image_shape = image_shape
         self.device = device
+        self.combine = combine
         self.random_state = random_state
 
     def fit(self, X, y=None):
@@ -298,20 +309,46 @@ class ImageAugmenter(TransformerMixin, BaseEstimator):
         return self._augment(X, generator, low, high)
 
     def _augment(self, X, generator, low, high, rotation=True, shift=True, noise=True):
-        n, device = len(X), X.device
-        if rotation and self.max_rotation > 0:
-            u = torch.rand(n, generator=generator, device=device, dtype=X.dtype)
+        device = X.device
+
+        def _rotate(X):
+            u = torch.rand(len(X), generator=generator, device=device, dtype=X.dtype)
             X = rotate(X, (2 * u - 1) * self.max_rotation, background=low)
-            X = X.clamp_(low, high)  # float rounding only: bilinear stays in range
-        if shift and self.max_shift > 0:
+            return X.clamp_(low, high)  # float rounding only: bilinear stays in range
+
+        def _shift(X):
+            n = len(X)
             size = torch.randint(
                 1, self.max_shift + 1, (n,), generator=generator, device=device
             )
             sign = torch.randint(0, 2, (n,), generator=generator, device=device)
-            X = shift_rows(X, size * (2 * sign - 1), background=low)
-        if noise and self.noise_std > 0:
-            X = add_ink_noise(X, self.noise_std * (high - low), generator, low, high)
-        return X
+            return shift_rows(X, size * (2 * sign - 1), background=low)
+
+        def _noise(X):
+            return add_ink_noise(X, self.noise_std * (high - low), generator, low, high)
+
+        methods = [
+            method
+            for method, on in [
+                (_rotate, rotation and self.max_rotation > 0),
+                (_shift, shift and self.max_shift > 0),
+                (_noise, noise and self.noise_std > 0),
+            ]
+            if on
+        ]
+        if self.combine == "all" or len(methods) < 2:
+            for method in methods:
+                X = method(X)
+            return X
+        choice = torch.randint(
+            0, len(methods), (len(X),), generator=generator, device=device
+        )
+        out = X.clone()
+        for i, method in enumerate(methods):
+            rows = torch.nonzero(choice == i).flatten()
+            if len(rows):
+                out[rows] = method(X[rows])
+        return out
 
     def _value_range(self, dtype):
         if self.value_range is not None:

@@ -147,6 +147,7 @@ def test_augment_tensor_for_the_classifier():
         (dict(max_rotation=-1), np.zeros((2, 64)), "max_rotation"),
         (dict(max_shift=1.5), np.zeros((2, 64)), "max_shift"),
         (dict(noise_std=-0.1), np.zeros((2, 64)), "noise_std"),
+        (dict(combine="some"), np.zeros((2, 64)), "combine"),
         (dict(value_range=(1, 0)), np.zeros((2, 64)), "low < high"),
         ({}, np.full((2, 64), 2.0), "outside value_range"),
         (dict(image_shape=(7, 7)), np.zeros((2, 64)), "holds 49 values"),
@@ -157,3 +158,45 @@ def test_augment_tensor_for_the_classifier():
 def test_errors(params, X, match):
     with pytest.raises(ValueError, match=match):
         ImageAugmenter(**params).transform(X)
+
+
+def _shift_or_noise(combine, seed=0):
+    X = np.zeros((300, 12, 12), dtype=np.uint8)
+    X[:, 4:8, 3:9] = 200
+    aug = ImageAugmenter(max_rotation=0, noise_std=0.2, combine=combine)
+    return X, aug.set_params(random_state=seed).transform(X)
+
+
+def test_combine_one_applies_exactly_one_method_per_image():
+    X, out = _shift_or_noise("one")
+    shifted = np.array(
+        [
+            any(
+                np.array_equal(o, np.roll(X[0], k, axis=0))
+                for k in (-4, -3, -2, -1, 1, 2, 3, 4)
+            )
+            for o in out
+        ]
+    )
+    same_mask = np.array([np.array_equal(o == 0, X[0] == 0) for o in out])
+    # Shifted with the ink intact, or noisy ink in place: never both at once.
+    assert (shifted ^ same_mask).all()
+    assert 0.4 < shifted.mean() < 0.6  # the method is drawn uniformly
+    assert not np.array_equal(out[same_mask], X[same_mask])  # noise applied
+
+
+def test_combine_all_applies_every_method():
+    X, out = _shift_or_noise("all")
+    for o in out:
+        assert not np.array_equal(o == 0, X[0] == 0)  # shifted
+        assert set(np.unique(o[o > 0])) != {200}  # and noisy
+
+
+def test_combine_one_leaves_the_input_untouched_and_is_seeded():
+    X = torch.rand(16, 1, 10, 10)
+    before = X.clone()
+    aug = ImageAugmenter(combine="one")
+    a = aug.augment_tensor(X, torch.Generator().manual_seed(3))
+    b = aug.augment_tensor(X, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(X, before)
+    torch.testing.assert_close(a, b)
