@@ -140,7 +140,7 @@ def main():
     body = table(
         [
             "run",
-            "labeled rows",
+            "training rows (labeled + unlabeled)",
             "final validation accuracy (%)",
             "test error (%)",
             "fit time (min)",
