@@ -23,6 +23,9 @@ The same settings for the three configurations. The table is rewritten after
 every finished run.
 
     .venv/bin/python benchmarks/bench_lee_table.py --n-labeled 100 600 1000 3000
+
+More label draws of some configurations go to a section of their own, e.g.
+``--n-labeled 100 --seeds 1 2 --configs 0 2 --section lee-table-100-draws``.
 """
 
 import argparse
@@ -146,9 +149,10 @@ def report(args, names, errors, minutes):
         "configuration). Lee's rows: "
         "his published MLP results, not rerun here."
     )
-    write_section(
-        args.section, "Lee's table: MNIST test error with few labels", body, args.device
-    )
+    title = "Lee's table: MNIST test error with few labels"
+    if args.section != "lee-table":
+        title += f" (label draws {draws})"
+    write_section(args.section, title, body, args.device)
 
 
 if __name__ == "__main__":
