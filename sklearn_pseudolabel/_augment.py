@@ -167,9 +167,10 @@ class ImageAugmenter(TransformerMixin, BaseEstimator):
         Torch device that does the work in ``transform``.
 
     combine : {"one", "all"}, default="one"
-        ``"one"``: each image gets one of the enabled augmentations, chosen
-        uniformly at random, as in the reference experiment (whose expanded
-        set holds 30,000 images per method, like :class:`AugmentationSampler`).
+        ``"one"``: each image gets one of the enabled augmentations: the batch
+        is split at random into equal shares, one per method, as in the
+        reference experiment (whose expanded set holds 30,000 images per
+        method, like :class:`AugmentationSampler`).
         ``"all"``: each image goes through every enabled augmentation in turn
         (rotation, then shift, then noise), a much stronger perturbation.
 
@@ -340,12 +341,11 @@ class ImageAugmenter(TransformerMixin, BaseEstimator):
             for method in methods:
                 X = method(X)
             return X
-        choice = torch.randint(
-            0, len(methods), (len(X),), generator=generator, device=device
-        )
+        # A random split into equal shares, one per method: the share sizes are
+        # known on the host, so no device sync (unlike selecting by a mask).
+        shares = torch.randperm(len(X), generator=generator, device=device)
         out = X.clone()
-        for i, method in enumerate(methods):
-            rows = torch.nonzero(choice == i).flatten()
+        for method, rows in zip(methods, shares.tensor_split(len(methods))):
             if len(rows):
                 out[rows] = method(X[rows])
         return out

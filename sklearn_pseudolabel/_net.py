@@ -40,15 +40,14 @@ class WeightAverage:
         self.model = AveragedModel(
             module, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True
         )
-
-    @property
-    def started(self):
-        """Whether the average has seen at least one update."""
-        return bool(self.model.n_averaged > 0)
+        #: Whether the average has seen an update; a host-side flag, so that
+        #: asking costs no device sync (``n_averaged`` lives on the device).
+        self.started = False
 
     def update(self, module):
         """Fold the current weights of ``module`` into the average."""
         self.model.update_parameters(module)
+        self.started = True
 
     def state_dict(self):
         """Return the averaged weights, keyed as in the averaged module."""
