@@ -3,6 +3,7 @@
 from ._augment import ImageAugmenter
 from ._classifier import PseudoLabelCNNClassifier
 from ._cnn import DropoutCNN
+from ._distort import RandomDistortion
 from ._resample import AugmentationSampler
 from ._schedule import alpha_schedule
 from .datasets import fetch_mnist, hide_labels
@@ -12,6 +13,7 @@ __all__ = [
     "DropoutCNN",
     "ImageAugmenter",
     "PseudoLabelCNNClassifier",
+    "RandomDistortion",
     "alpha_schedule",
     "fetch_mnist",
     "hide_labels",

@@ -113,7 +113,131 @@ def add_ink_noise(X, std, generator, low=0.0, high=1.0):
     return noise.mul_(std).add_(X).clamp_(low, high).masked_fill_(X == low, low)
 
 
-class ImageAugmenter(TransformerMixin, BaseEstimator):
+class _BaseAugmenter(TransformerMixin, BaseEstimator):
+    """Shared plumbing of the batched augmenters: validation, chunks, tags.
+
+    A subclass defines ``_augment(X, generator, low, high)`` on a float tensor
+    batch ``(N, C, H, W)`` and its own parameters, which must include
+    ``value_range``, ``image_shape``, ``device`` and ``random_state``.
+    """
+
+    def fit(self, X, y=None):
+        """Check the parameters and ``X``; nothing is learned.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n_samples, H, W) \
+                or (n_samples, C, H, W)
+            Images.
+
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            This transformer.
+        """
+        self._validate_params()
+        self._check_images(X, reset=True)
+        return self
+
+    def transform(self, X):
+        """Return one randomly augmented version of each image.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n_samples, H, W) \
+                or (n_samples, C, H, W)
+            Images.
+
+        Returns
+        -------
+        X_augmented : ndarray of the shape and dtype of ``X``
+            Augmented images, in the value range of ``X``.
+        """
+        self._validate_params()
+        X, shape, out_shape = self._check_images(X, reset=False)
+        return self._augment_array(X, shape, out_shape, self.random_state)
+
+    def _augment_array(self, X, shape, out_shape, random_state, **enabled):
+        """Augment validated 2-D rows chunk by chunk; return ``out_shape``."""
+        low, high = self._value_range(X.dtype)
+        seed = int(check_random_state(random_state).randint(2**31 - 1))
+        generator = torch.Generator(self.device).manual_seed(seed)
+        dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+        out = np.empty_like(X)
+        for start in range(0, len(X), _CHUNK):
+            batch = torch.tensor(X[start : start + _CHUNK], device=self.device)
+            batch = batch.to(dtype).reshape(-1, *shape)
+            batch = self._augment(batch, generator, low, high, **enabled)
+            if X.dtype == np.uint8:
+                batch = batch.round_()
+            out[start : start + _CHUNK] = batch.reshape(len(batch), -1).cpu().numpy()
+        return out.reshape(out_shape)
+
+    def augment_tensor(self, X, generator=None):
+        """Augment a float tensor batch ``(N, C, H, W)`` on its own device.
+
+        The hook :class:`PseudoLabelCNNClassifier` calls on every training
+        batch. Pixels are taken in ``value_range`` (default ``(0, 1)``, the
+        classifier's scale for ``uint8`` input).
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (N, C, H, W)
+            Floating-point images.
+
+        generator : torch.Generator or None, default=None
+            Source of randomness, on ``X``'s device; None uses torch's global
+            generator.
+
+        Returns
+        -------
+        X_augmented : torch.Tensor of shape (N, C, H, W)
+        """
+        low, high = self._value_range(np.float32)
+        return self._augment(X, generator, low, high)
+
+    def _value_range(self, dtype):
+        if self.value_range is not None:
+            low, high = (float(v) for v in self.value_range)
+            if not low < high:
+                raise ValueError(
+                    f"value_range must be (low, high) with low < high; got "
+                    f"{self.value_range!r}."
+                )
+            return low, high
+        return (0.0, 255.0) if dtype == np.uint8 else (0.0, 1.0)
+
+    def _check_images(self, X, reset):
+        """Validate ``X``; return 2-D rows, the image shape and the output shape."""
+        X_flat, array_shape = flatten_images(X)
+        X_flat = validate_data(self, X_flat, reset=reset, dtype=IMAGE_DTYPES)
+        shape = resolve_image_shape(X_flat.shape[1], self.image_shape, array_shape)
+        # The output keeps the input's layout: flat rows or image arrays.
+        out_shape = X_flat.shape if array_shape is None else np.shape(X)
+        low, high = self._value_range(X_flat.dtype)
+        if X_flat.size and (X_flat.min() < low or X_flat.max() > high):
+            raise ValueError(
+                f"X has values in [{X_flat.min()}, {X_flat.max()}], outside "
+                f"value_range ({low:g}, {high:g}); set value_range to the pixel "
+                "range of X."
+            )
+        return X_flat, shape, out_shape
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+class ImageAugmenter(_BaseAugmenter):
     """Random rotation, vertical shift or ink noise, one draw per image.
 
     The three augmentations of the reference MNIST experiment, as batched
@@ -231,84 +355,6 @@ class ImageAugmenter(TransformerMixin, BaseEstimator):
         self.combine = combine
         self.random_state = random_state
 
-    def fit(self, X, y=None):
-        """Check the parameters and ``X``; nothing is learned.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), (n_samples, H, W) \
-                or (n_samples, C, H, W)
-            Images.
-
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : ImageAugmenter
-            This transformer.
-        """
-        self._validate_params()
-        self._check_images(X, reset=True)
-        return self
-
-    def transform(self, X):
-        """Return one randomly augmented version of each image.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), (n_samples, H, W) \
-                or (n_samples, C, H, W)
-            Images.
-
-        Returns
-        -------
-        X_augmented : ndarray of the shape and dtype of ``X``
-            Augmented images, in the value range of ``X``.
-        """
-        self._validate_params()
-        X, shape, out_shape = self._check_images(X, reset=False)
-        return self._augment_array(X, shape, out_shape, self.random_state)
-
-    def _augment_array(self, X, shape, out_shape, random_state, **enabled):
-        """Augment validated 2-D rows chunk by chunk; return ``out_shape``."""
-        low, high = self._value_range(X.dtype)
-        seed = int(check_random_state(random_state).randint(2**31 - 1))
-        generator = torch.Generator(self.device).manual_seed(seed)
-        dtype = torch.float64 if X.dtype == np.float64 else torch.float32
-        out = np.empty_like(X)
-        for start in range(0, len(X), _CHUNK):
-            batch = torch.tensor(X[start : start + _CHUNK], device=self.device)
-            batch = batch.to(dtype).reshape(-1, *shape)
-            batch = self._augment(batch, generator, low, high, **enabled)
-            if X.dtype == np.uint8:
-                batch = batch.round_()
-            out[start : start + _CHUNK] = batch.reshape(len(batch), -1).cpu().numpy()
-        return out.reshape(out_shape)
-
-    def augment_tensor(self, X, generator=None):
-        """Augment a float tensor batch ``(N, C, H, W)`` on its own device.
-
-        The hook :class:`PseudoLabelCNNClassifier` calls on every training
-        batch. Pixels are taken in ``value_range`` (default ``(0, 1)``, the
-        classifier's scale for ``uint8`` input).
-
-        Parameters
-        ----------
-        X : torch.Tensor of shape (N, C, H, W)
-            Floating-point images.
-
-        generator : torch.Generator or None, default=None
-            Source of randomness, on ``X``'s device; None uses torch's global
-            generator.
-
-        Returns
-        -------
-        X_augmented : torch.Tensor of shape (N, C, H, W)
-        """
-        low, high = self._value_range(np.float32)
-        return self._augment(X, generator, low, high)
-
     def _augment(self, X, generator, low, high, rotation=True, shift=True, noise=True):
         device = X.device
 
@@ -349,40 +395,3 @@ class ImageAugmenter(TransformerMixin, BaseEstimator):
             if len(rows):
                 out[rows] = method(X[rows])
         return out
-
-    def _value_range(self, dtype):
-        if self.value_range is not None:
-            low, high = (float(v) for v in self.value_range)
-            if not low < high:
-                raise ValueError(
-                    f"value_range must be (low, high) with low < high; got "
-                    f"{self.value_range!r}."
-                )
-            return low, high
-        return (0.0, 255.0) if dtype == np.uint8 else (0.0, 1.0)
-
-    def _check_images(self, X, reset):
-        """Validate ``X``; return 2-D rows, the image shape and the output shape."""
-        X_flat, array_shape = flatten_images(X)
-        X_flat = validate_data(self, X_flat, reset=reset, dtype=IMAGE_DTYPES)
-        shape = resolve_image_shape(X_flat.shape[1], self.image_shape, array_shape)
-        # The output keeps the input's layout: flat rows or image arrays.
-        out_shape = X_flat.shape if array_shape is None else np.shape(X)
-        low, high = self._value_range(X_flat.dtype)
-        if X_flat.size and (X_flat.min() < low or X_flat.max() > high):
-            raise ValueError(
-                f"X has values in [{X_flat.min()}, {X_flat.max()}], outside "
-                f"value_range ({low:g}, {high:g}); set value_range to the pixel "
-                "range of X."
-            )
-        return X_flat, shape, out_shape
-
-    def __sklearn_is_fitted__(self):
-        return True
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.non_deterministic = self.random_state is None
-        return tags

@@ -22,6 +22,7 @@ trained net is ``net_`` and its history ``history_``.
 """
 
 import copy
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -36,6 +37,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import LRScheduler
 
+from . import parts
 from ._batches import TensorDataset
 from ._cnn import DropoutCNN
 from ._net import PseudoLabelNet
@@ -46,6 +48,7 @@ from ._validation import (
     resolve_image_shape,
     unlabeled_mask,
 )
+from .callbacks import DivergenceGuard, WeightAverage
 
 __all__ = ["PseudoLabelCNNClassifier"]
 
@@ -59,6 +62,34 @@ def _forked_rng(device):
     return torch.random.fork_rng(devices=devices)
 
 
+def _is_module_param(name):
+    return name.startswith("module__")
+
+
+def _check_module_params(params):
+    unknown = [name for name in params if not _is_module_param(name)]
+    if unknown:
+        raise TypeError(
+            f"Unexpected parameter(s) {unknown}: only module__<name> parameters "
+            "can be added to those of PseudoLabelCNNClassifier."
+        )
+
+
+#: The parameters of the default DropoutCNN and their defaults.
+_CNN_DEFAULTS = {
+    name: inspect.signature(DropoutCNN).parameters[name].default
+    for name in (
+        "channels",
+        "kernel_sizes",
+        "dropout",
+        "activation",
+        "batch_norm",
+        "hidden_units",
+        "init",
+    )
+}
+
+
 class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     """Dropout CNN trained with Pseudo-Label on labeled and unlabeled images.
 
@@ -66,17 +97,21 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     :mod:`sklearn.semi_supervised`. Each training step takes a labeled batch
     and an unlabeled batch and minimises (Lee, 2013)::
 
-        loss = CE(labeled) + α(t) · mean_unlabeled CE(pseudo-label)
+        loss = CE(labeled) + α(t) · mean_unlabeled mask · CE(pseudo-label)
 
-    where the pseudo-label of an unlabeled image is the class the network
-    currently predicts for it, and α(t) ramps linearly from 0 at epoch ``T1``
-    to ``alpha_f`` at epoch ``T2`` (see :func:`alpha_schedule`). Without
-    unlabeled rows it trains a plain supervised dropout CNN (and warns).
+    where the pseudo-label of an unlabeled image is what a teacher network
+    predicts for it, and α(t) ramps linearly from 0 at epoch ``T1`` to
+    ``alpha_f`` at epoch ``T2`` (see :func:`alpha_schedule`). Without
+    unlabeled rows it trains a plain supervised network (and warns).
 
-    The network is :class:`DropoutCNN`, trained through skorch with SGD and an
-    exponentially decaying learning rate. The defaults reproduce the reference
-    configuration (Lee's schedule with the report's CNN, batch sizes and
-    learning rate).
+    A step is made of parts with one job each (:mod:`sklearn_pseudolabel.parts`),
+    built from the hyperparameters below: the *views* (``augmenter``,
+    ``augmenter_unlabeled``), the *teacher* (``teacher``, ``ema_decay``,
+    ``refresh``), the *alignment* (``distribution_alignment``), the *targets*
+    (``targets``, ``temperature``) and the *mask* (``mask``, ``threshold``).
+
+    The network is :class:`DropoutCNN` (or any torch module, ``module``),
+    trained through skorch with SGD.
 
     Parameters
     ----------
@@ -90,18 +125,48 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         Epoch at which the weight reaches ``alpha_f``; ``T2 >= T1``.
 
     refresh : {"epoch", "batch"}, default="epoch"
-        When pseudo-labels are computed. ``"epoch"``: for the whole unlabeled
-        set at the start of each epoch, in eval mode (no dropout), as in the
-        reference experiment. ``"batch"``: at every update, as the argmax of
-        the training forward pass on the unlabeled batch, as in Lee (2013);
-        with ``augment_unlabeled`` or ``ema_decay``, by a separate eval-mode
-        forward pass of the predicting network on the un-augmented unlabeled
-        batch instead. Before ``T1`` no pseudo-labels are computed at all.
+        When the teacher labels. ``"epoch"``: the whole unlabeled set at the
+        start of each epoch, as in the reference experiment. ``"batch"``: each
+        unlabeled batch at its step, as in Lee (2013). Before ``T1`` no
+        pseudo-labels are computed at all.
+
+    teacher : {"eval", "training_pass"} or Teacher, default="eval"
+        Who predicts the pseudo-labels. ``"eval"``: a separate forward pass,
+        in eval mode (no dropout), of the predicting network (the weight
+        average with ``ema_decay``, else the network being trained) on the
+        un-augmented images. ``"training_pass"``: the argmax of the training
+        forward pass itself, dropout and augmentation included, at no extra
+        cost (Lee, 2013); needs ``refresh="batch"`` and no ``ema_decay``. A
+        :class:`~sklearn_pseudolabel.parts.Teacher` instance is used as given.
+
+    targets : {"hard", "soft"} or Targets, default="hard"
+        What the student is trained towards: ``"hard"``, the most probable
+        class (Lee); ``"soft"``, the teacher's probabilities sharpened by
+        ``temperature``. A :class:`~sklearn_pseudolabel.parts.Targets`
+        instance is used as given.
+
+    temperature : float, default=1.0
+        Sharpening temperature of ``targets="soft"`` (``p^(1/T)``,
+        renormalised); must stay 1 otherwise.
+
+    distribution_alignment : bool, default=False
+        Scale the teacher's probabilities by the labeled class frequencies
+        over a running mean of its predictions (ReMixMatch), against a teacher
+        that favours some classes; see
+        :class:`~sklearn_pseudolabel.parts.DistributionAlignment`.
+
+    mask : {"fixed", "class_adaptive"} or Mask, default="fixed"
+        How much each pseudo-label counts. ``"fixed"``: those whose
+        probability reaches ``threshold`` (all of them when ``threshold`` is
+        None); ``"class_adaptive"``: class-wise thresholds lowered for classes
+        the network has not learned yet (FlexMatch), ``threshold`` being the
+        highest. A :class:`~sklearn_pseudolabel.parts.Mask` instance is used as
+        given.
 
     threshold : float or None, default=None
-        Confidence threshold: only pseudo-labels whose softmax probability is
-        at least ``threshold`` contribute to the loss (others count as zero in
-        the mean), as in Arazo et al. (2019) / USB. None keeps all.
+        Confidence threshold of ``mask`` (Arazo et al., 2019; USB uses 0.95).
+        Rejected pseudo-labels count as zero in the mean. None keeps all
+        (only with ``mask="fixed"``).
 
     batch_size : int, default=128
         Labeled images per step.
@@ -114,15 +179,15 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         Number of epochs. Pseudo-labels are used only in epochs ``>= T1``, so
         ``max_epochs <= T1`` trains a supervised network (a warning says so);
         the full weight ``alpha_f`` is reached only when ``max_epochs > T2``.
-        Scale ``T1`` and ``T2`` with ``max_epochs`` for short runs.
 
     lr : float, default=0.01
         Learning rate of SGD.
 
-    lr_decay : float, default=0.998
-        Factor applied to the learning rate after each epoch (a
-        :class:`torch.optim.lr_scheduler.ExponentialLR` through skorch's
-        :class:`~skorch.callbacks.LRScheduler`).
+    lr_decay : float or "cosine", default=0.998
+        Learning-rate schedule, applied after each epoch: a float multiplies
+        the rate by it (:class:`~torch.optim.lr_scheduler.ExponentialLR`);
+        ``"cosine"`` decays it along a half cosine over ``max_epochs``
+        (:class:`~torch.optim.lr_scheduler.CosineAnnealingLR`).
 
     momentum : float, default=0.9
         SGD momentum.
@@ -130,17 +195,35 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     nesterov : bool, default=False
         Nesterov's accelerated gradient instead of classical momentum.
 
+    weight_decay : float, default=0.0
+        L2 penalty of SGD.
+
+    module : torch.nn.Module class, callable or None, default=None
+        The network. None: :class:`DropoutCNN` built from ``channels``,
+        ``kernel_sizes``, ``dropout``, ``activation``, ``batch_norm``,
+        ``hidden_units`` and ``init``. Otherwise a module class or a function
+        called as ``module(input_shape=(C, H, W), n_classes=k, **params)``,
+        where ``params`` are the estimator's ``module__<name>`` parameters, as
+        in skorch; it receives batches of shape ``(n, C, H, W)`` and returns
+        logits. The CNN parameters must then keep their defaults.
+
     channels : tuple of int, default=(32, 64, 128)
-        Output channels of the convolution layers.
+        Output channels of the convolution layers of :class:`DropoutCNN`.
 
     kernel_sizes : tuple of int, default=(5, 3, 2)
         Kernel sizes of the convolution layers.
 
     dropout : float, default=0.5
-        Dropout probability before the output layer.
+        Dropout probability before the output layer (and the hidden layer).
 
     activation : {"relu", "tanh", "sigmoid"}, default="relu"
         Hidden non-linearity.
+
+    batch_norm : bool, default=False
+        Batch normalisation after each convolution (see :class:`DropoutCNN`).
+
+    hidden_units : int, default=0
+        Units of a dense hidden layer before the output; 0 for none.
 
     init : {"he", "xavier"}, default="he"
         Weight initialisation, see :class:`DropoutCNN`.
@@ -151,31 +234,30 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         read as one row of pixels, so tabular data works too). Ignored for
         3-D ``(n, H, W)`` and 4-D ``(n, C, H, W)`` ``X``, whose shape is used.
 
-    augmenter : ImageAugmenter or None, default=None
+    augmenter : ImageAugmenter, RandomDistortion or None, default=None
         Applied on the fly, on the training device, to every labeled training
         batch (fresh randomness at every step). Any object with an
         ``augment_tensor(X, generator)`` method works.
 
-    augment_unlabeled : bool, default=False
-        Also augment the unlabeled images before the training forward pass.
-        Their pseudo-labels are always predicted on the un-augmented images,
-        so the network learns to give an augmented image the label of the
-        clean one (the weak/strong split of FixMatch, with no augmentation as
-        the weak one).
+    augmenter_unlabeled : ImageAugmenter, RandomDistortion or None, \
+            default=None
+        The student's view of the unlabeled images, applied on the fly; the
+        teacher (``teacher="eval"``) labels the un-augmented images, so the
+        network learns to give the augmented image the clean image's label
+        (FixMatch's weak/strong consistency, a strong augmentation here).
+        None: the student sees the clean images.
 
     ema_decay : float in [0, 1) or None, default=None
         Keep an exponential moving average of the weights, updated after every
-        optimizer step (``w_avg = ema_decay * w_avg + (1 - ema_decay) * w``,
-        through :class:`torch.optim.swa_utils.AveragedModel`). The averaged
-        network predicts the pseudo-labels (a "mean teacher") and the
-        held-out accuracy of :class:`~sklearn_pseudolabel.callbacks.HeldOutAccuracy`,
-        and its weights become the fitted model at the end of ``fit``. The
-        average spans about ``1 / (1 - ema_decay)`` steps: 0.999 suits runs of
-        many thousand steps. None trains and predicts with the raw weights.
+        optimizer step, with a warm-up that shortens it in short runs (see
+        :class:`~sklearn_pseudolabel.callbacks.WeightAverage`). The averaged
+        network is the teacher (a "mean teacher"), is what
+        :class:`~sklearn_pseudolabel.callbacks.HeldOutAccuracy` scores, and its
+        weights become the fitted model. None uses the raw weights.
 
     callbacks : list of skorch callbacks or None, default=None
-        Extra skorch callbacks (``EarlyStopping``, ``Checkpoint``,
-        ``ProgressBar``, ...), copied at fit; the fitted copies are in
+        Extra skorch callbacks (``ProgressBar``, :class:`HeldOutAccuracy`
+        with ``EarlyStopping``, ...), copied at fit; the fitted copies are in
         ``net_.callbacks_``.
 
     device : str, default="cpu"
@@ -188,6 +270,9 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
 
     verbose : int, default=0
         Print skorch's per-epoch table when positive.
+
+    **module_params : dict
+        ``module__<name>`` parameters for a user ``module``.
 
     Attributes
     ----------
@@ -210,9 +295,10 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     history_ : skorch.history.History
         Per-epoch record: ``alpha``, ``lr``, ``train_loss`` (total),
         ``train_loss_labeled``, ``train_loss_unlabeled``,
-        ``pseudo_label_confident`` (fraction at or above ``threshold``),
-        ``pseudo_label_changed`` (fraction that changed since the last
-        refresh), ``dur``. E.g. ``clf.history_[:, "alpha"]``.
+        ``pseudo_label_confident`` (mean mask weight: the fraction kept by a
+        threshold), ``pseudo_label_changed`` (fraction of the unlabeled
+        images whose predicted class changed since they were last seen),
+        ``dur``. E.g. ``clf.history_[:, "alpha"]``.
 
     n_iter_ : int
         Number of epochs run (fewer than ``max_epochs`` after early stopping).
@@ -220,7 +306,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     net_ : PseudoLabelNet
         The trained skorch net.
 
-    module_ : DropoutCNN
+    module_ : torch.nn.Module
         The trained torch module (``net_.module_``).
 
     See Also
@@ -275,22 +361,31 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         "T1": [Interval(Integral, 0, None, closed="left")],
         "T2": [Interval(Integral, 0, None, closed="left")],
         "refresh": [StrOptions({"epoch", "batch"})],
+        "teacher": [StrOptions({"eval", "training_pass"}), parts.Teacher],
+        "targets": [StrOptions({"hard", "soft"}), parts.Targets],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "distribution_alignment": ["boolean"],
+        "mask": [StrOptions({"fixed", "class_adaptive"}), parts.Mask],
         "threshold": [Interval(Real, 0, 1, closed="both"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "batch_size_unlabeled": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
-        "lr_decay": [Interval(Real, 0, 1, closed="right")],
+        "lr_decay": [Interval(Real, 0, 1, closed="right"), StrOptions({"cosine"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "nesterov": ["boolean"],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "module": [callable, None],
         "channels": [tuple, list],
         "kernel_sizes": [tuple, list],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "activation": [StrOptions({"relu", "tanh", "sigmoid"})],
+        "batch_norm": ["boolean"],
+        "hidden_units": [Interval(Integral, 0, None, closed="left")],
         "init": [StrOptions({"he", "xavier"})],
         "image_shape": [tuple, list, None],
         "augmenter": [HasMethods(["augment_tensor"]), None],
-        "augment_unlabeled": ["boolean"],
+        "augmenter_unlabeled": [HasMethods(["augment_tensor"]), None],
         "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
         "callbacks": [list, None],
         "device": [str, torch.device],
@@ -305,6 +400,11 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         T1=100,
         T2=600,
         refresh="epoch",
+        teacher="eval",
+        targets="hard",
+        temperature=1.0,
+        distribution_alignment=False,
+        mask="fixed",
         threshold=None,
         batch_size=128,
         batch_size_unlabeled=64,
@@ -313,24 +413,34 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         lr_decay=0.998,
         momentum=0.9,
         nesterov=False,
+        weight_decay=0.0,
+        module=None,
         channels=(32, 64, 128),
         kernel_sizes=(5, 3, 2),
         dropout=0.5,
         activation="relu",
+        batch_norm=False,
+        hidden_units=0,
         init="he",
         image_shape=None,
         augmenter=None,
-        augment_unlabeled=False,
+        augmenter_unlabeled=None,
         ema_decay=None,
         callbacks=None,
         device="cpu",
         random_state=None,
         verbose=0,
+        **module_params,
     ):
         self.alpha_f = alpha_f
         self.T1 = T1
         self.T2 = T2
         self.refresh = refresh
+        self.teacher = teacher
+        self.targets = targets
+        self.temperature = temperature
+        self.distribution_alignment = distribution_alignment
+        self.mask = mask
         self.threshold = threshold
         self.batch_size = batch_size
         self.batch_size_unlabeled = batch_size_unlabeled
@@ -339,20 +449,67 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         self.lr_decay = lr_decay
         self.momentum = momentum
         self.nesterov = nesterov
+        self.weight_decay = weight_decay
+        self.module = module
         self.channels = channels
         self.kernel_sizes = kernel_sizes
         self.dropout = dropout
         self.activation = activation
+        self.batch_norm = batch_norm
+        self.hidden_units = hidden_units
         self.init = init
         self.image_shape = image_shape
         self.augmenter = augmenter
-        self.augment_unlabeled = augment_unlabeled
+        self.augmenter_unlabeled = augmenter_unlabeled
         self.ema_decay = ema_decay
         self.callbacks = callbacks
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        _check_module_params(module_params)
+        vars(self).update(module_params)
 
+    # ------------------------------------------------ module__* parameters
+    def get_params(self, deep=True):
+        """Get parameters, the ``module__<name>`` ones included.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of sub-estimators (e.g. the
+            augmenter's).
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        params.update(self._module_params())
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, ``module__<name>`` ones included.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : PseudoLabelCNNClassifier
+            This estimator.
+        """
+        module_params = {k: params.pop(k) for k in list(params) if _is_module_param(k)}
+        _check_module_params(module_params)
+        vars(self).update(module_params)
+        return super().set_params(**params)
+
+    def _module_params(self):
+        return {k: v for k, v in vars(self).items() if _is_module_param(k)}
+
+    # ------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train on labeled (``y != -1``) and unlabeled (``y == -1``) rows.
@@ -382,8 +539,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             raise
 
     def _fit(self, X, y):
-        if self.T2 < self.T1:
-            raise ValueError(f"T2 must be >= T1; got T1={self.T1}, T2={self.T2}.")
+        self._check_combinations()
         X, array_shape = flatten_images(X)
         X, y = validate_data(self, X, y, dtype=IMAGE_DTYPES)
         image_shape = resolve_image_shape(X.shape[1], self.image_shape, array_shape)
@@ -430,30 +586,131 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = len(net.history)
         return self
 
-    def _build_net(self, image_shape, classes, seed):
-        callbacks = [
-            (
-                "lr_scheduler",
-                LRScheduler(
-                    policy=torch.optim.lr_scheduler.ExponentialLR,
-                    gamma=self.lr_decay,
-                ),
+    def _check_combinations(self):
+        """Reject settings that contradict each other or would do nothing."""
+        if self.T2 < self.T1:
+            raise ValueError(f"T2 must be >= T1; got T1={self.T1}, T2={self.T2}.")
+        if self.teacher == "training_pass":
+            if self.refresh != "batch":
+                raise ValueError(
+                    "teacher='training_pass' labels each batch in its own training "
+                    "pass: it needs refresh='batch'."
+                )
+            if self.ema_decay is not None:
+                raise ValueError(
+                    "teacher='training_pass' predicts with the weights being "
+                    "trained; with ema_decay use teacher='eval' (the average "
+                    "then predicts)."
+                )
+        if self.targets != "soft" and self.temperature != 1:
+            raise ValueError(
+                f"temperature={self.temperature} applies to targets='soft' only."
             )
-        ]
+        if self.mask == "class_adaptive" and self.threshold is None:
+            raise ValueError("mask='class_adaptive' needs a threshold.")
+        if isinstance(self.mask, parts.Mask) and self.threshold is not None:
+            raise ValueError(
+                "threshold applies to the built-in masks; set it on your Mask."
+            )
+        if self.module is not None:
+            if isinstance(self.module, torch.nn.Module):
+                raise TypeError(
+                    "module must be a torch.nn.Module class or a function that "
+                    "builds one, not an instance: pass its class and its "
+                    "arguments as module__<name> parameters."
+                )
+            changed = [
+                name
+                for name, default in _CNN_DEFAULTS.items()
+                if getattr(self, name) != default
+            ]
+            if changed:
+                raise ValueError(
+                    f"{', '.join(changed)} configure the default DropoutCNN and "
+                    "have no effect with a user module: pass module__<name> "
+                    "parameters instead."
+                )
+        elif self._module_params():
+            raise ValueError(
+                f"{', '.join(self._module_params())} need a user module; the "
+                "default DropoutCNN takes the flat parameters (channels, ...)."
+            )
+
+    def _build_parts(self):
+        """Build the parts of the training step from the hyperparameters."""
+        teacher = self.teacher
+        if isinstance(teacher, str):
+            teacher = {
+                "eval": parts.EvalTeacher,
+                "training_pass": parts.TrainingPassTeacher,
+            }[teacher]()
+        targets = self.targets
+        if isinstance(targets, str):
+            targets = (
+                parts.HardTargets()
+                if targets == "hard"
+                else parts.SoftTargets(self.temperature)
+            )
+        mask = self.mask
+        if mask == "class_adaptive":
+            mask = parts.ClassAdaptiveThreshold(self.threshold)
+        elif mask == "fixed":
+            mask = (
+                parts.KeepAll()
+                if self.threshold is None
+                else parts.FixedThreshold(self.threshold)
+            )
+        alignment = (
+            parts.DistributionAlignment()
+            if self.distribution_alignment
+            else parts.Alignment()
+        )
+        views = parts.Views(self.augmenter, self.augmenter_unlabeled)
+        # Fresh copies: parts keep per-fit state, the user's objects stay as given.
+        return copy.deepcopy(
+            dict(
+                views=views,
+                teacher=teacher,
+                alignment=alignment,
+                targets=targets,
+                mask=mask,
+            )
+        )
+
+    def _build_module_params(self, image_shape, n_classes):
+        params = dict(input_shape=image_shape, n_classes=n_classes)
+        if self.module is None:
+            params.update({name: getattr(self, name) for name in _CNN_DEFAULTS})
+            for name in ("channels", "kernel_sizes"):
+                params[name] = tuple(params[name])
+        else:
+            params.update(
+                {k[len("module__") :]: v for k, v in self._module_params().items()}
+            )
+        return {f"module__{k}": v for k, v in params.items()}
+
+    def _build_net(self, image_shape, classes, seed):
+        if self.lr_decay == "cosine":
+            scheduler = LRScheduler(
+                policy=torch.optim.lr_scheduler.CosineAnnealingLR,
+                T_max=self.max_epochs,
+            )
+        else:
+            scheduler = LRScheduler(
+                policy=torch.optim.lr_scheduler.ExponentialLR, gamma=self.lr_decay
+            )
+        callbacks = [("lr_scheduler", scheduler), ("divergence", DivergenceGuard())]
+        if self.ema_decay is not None:
+            callbacks.append(("weight_average", WeightAverage(self.ema_decay)))
         callbacks += copy.deepcopy(list(self.callbacks or []))
         net = PseudoLabelNet(
-            DropoutCNN,
-            module__input_shape=image_shape,
-            module__n_classes=len(classes),
-            module__channels=tuple(self.channels),
-            module__kernel_sizes=tuple(self.kernel_sizes),
-            module__dropout=self.dropout,
-            module__activation=self.activation,
-            module__init=self.init,
+            DropoutCNN if self.module is None else self.module,
+            **self._build_module_params(image_shape, len(classes)),
             criterion=torch.nn.CrossEntropyLoss,
             optimizer=torch.optim.SGD,
             optimizer__momentum=self.momentum,
             optimizer__nesterov=self.nesterov,
+            optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
@@ -467,12 +724,9 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             T1=self.T1,
             T2=self.T2,
             refresh=self.refresh,
-            threshold=self.threshold,
             batch_size_unlabeled=self.batch_size_unlabeled,
-            augmenter=self.augmenter,
-            augment_unlabeled=self.augment_unlabeled,
-            ema_decay=self.ema_decay,
             seed=seed,
+            **self._build_parts(),
         )
         return net.initialize()
 

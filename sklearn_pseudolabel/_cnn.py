@@ -60,6 +60,16 @@ class DropoutCNN(nn.Module):
     activation : {"relu", "tanh", "sigmoid"}, default="relu"
         Hidden non-linearity.
 
+    batch_norm : bool, default=False
+        Batch normalisation after each convolution (and the hidden dense
+        layer), before the activation; the convolutions then have no bias.
+        Off in the reference network.
+
+    hidden_units : int, default=0
+        Units of a dense hidden layer (with dropout before and after it)
+        between the convolutions and the output; 0 connects the flattened
+        features to the output directly, as the reference network does.
+
     init : {"he", "xavier"}, default="he"
         Weight initialisation. ``"he"``: zero-mean Gaussian with standard
         deviation ``sqrt(2 / fan_in)`` (He et al., 2015), suited to ReLU;
@@ -83,6 +93,8 @@ class DropoutCNN(nn.Module):
         kernel_sizes=(5, 3, 2),
         dropout=0.5,
         activation="relu",
+        batch_norm=False,
+        hidden_units=0,
         init="he",
     ):
         super().__init__()
@@ -92,6 +104,8 @@ class DropoutCNN(nn.Module):
         self.kernel_sizes = kernel_sizes
         self.dropout = dropout
         self.activation = activation
+        self.batch_norm = batch_norm
+        self.hidden_units = hidden_units
         self.init = init
         self._check_arguments()
 
@@ -101,7 +115,8 @@ class DropoutCNN(nn.Module):
             pool = _pool_kernel(height, width)
             layers += [
                 *_same_padding(kernel_size),
-                nn.Conv2d(in_channels, out_channels, kernel_size),
+                nn.Conv2d(in_channels, out_channels, kernel_size, bias=not batch_norm),
+                *([nn.BatchNorm2d(out_channels)] if batch_norm else []),
                 _ACTIVATIONS[activation](),
                 nn.MaxPool2d(pool),
             ]
@@ -111,10 +126,18 @@ class DropoutCNN(nn.Module):
                 width // pool[1],
             )
         self.features = nn.Sequential(*layers)
+        n_features = in_channels * height * width
+        hidden = []
+        if hidden_units:
+            hidden = [
+                nn.Dropout(dropout),
+                nn.Linear(n_features, hidden_units, bias=not batch_norm),
+                *([nn.BatchNorm1d(hidden_units)] if batch_norm else []),
+                _ACTIVATIONS[activation](),
+            ]
+            n_features = hidden_units
         self.classifier = nn.Sequential(
-            nn.Flatten(),
-            nn.Dropout(dropout),
-            nn.Linear(in_channels * height * width, n_classes),
+            nn.Flatten(), *hidden, nn.Dropout(dropout), nn.Linear(n_features, n_classes)
         )
         self.reset_parameters()
 
@@ -140,6 +163,8 @@ class DropoutCNN(nn.Module):
                 f"activation must be one of {sorted(_ACTIVATIONS)}; "
                 f"got {self.activation!r}."
             )
+        if self.hidden_units < 0:
+            raise ValueError(f"hidden_units must be >= 0; got {self.hidden_units}.")
         if self.init not in _INITS:
             raise ValueError(f"init must be one of {_INITS}; got {self.init!r}.")
 
@@ -152,7 +177,10 @@ class DropoutCNN(nn.Module):
                     nn.init.normal_(layer.weight, 0.0, math.sqrt(2.0 / fan_in))
                 else:
                     nn.init.xavier_uniform_(layer.weight)
-                nn.init.zeros_(layer.bias)
+                if layer.bias is not None:
+                    nn.init.zeros_(layer.bias)
+            elif isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                layer.reset_parameters()
 
     def forward(self, X):
         """Return the logits, shape ``(n_samples, n_classes)``."""

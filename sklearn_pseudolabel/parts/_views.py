@@ -1,0 +1,43 @@
+"""Views: what the student sees of the labeled and the unlabeled images."""
+
+from ._base import Part
+
+__all__ = ["Views"]
+
+
+class Views(Part):
+    """The student's views of a step's images; the teacher sees them clean.
+
+    Parameters
+    ----------
+    labeled : object with ``augment_tensor(X, generator)`` or None
+        Augmentation of the labeled images; None keeps them as they are.
+
+    unlabeled : object with ``augment_tensor(X, generator)`` or None
+        The student's view of the unlabeled images (a strong augmentation in
+        FixMatch); None keeps them as they are. The teacher always labels
+        the un-augmented images.
+    """
+
+    def __init__(self, labeled=None, unlabeled=None):
+        self.labeled = labeled
+        self.unlabeled = unlabeled
+
+    def start(self, context):
+        """Draw the augmentations from the fit's generator."""
+        self.generator_ = context.generator
+
+    def stop(self):
+        """Forget the generator."""
+        del self.generator_
+
+    def student(self, X_labeled, X_unlabeled):
+        """Return the student's views of both parts of a batch."""
+        return self._view(self.labeled, X_labeled), self._view(
+            self.unlabeled, X_unlabeled
+        )
+
+    def _view(self, augmenter, X):
+        if augmenter is None or not len(X):
+            return X
+        return augmenter.augment_tensor(X, generator=self.generator_)
