@@ -66,15 +66,6 @@ def _is_module_param(name):
     return name.startswith("module__")
 
 
-def _check_module_params(params):
-    unknown = [name for name in params if not _is_module_param(name)]
-    if unknown:
-        raise TypeError(
-            f"Unexpected parameter(s) {unknown}: only module__<name> parameters "
-            "can be added to those of PseudoLabelCNNClassifier."
-        )
-
-
 #: The parameters of the default DropoutCNN and their defaults.
 _CNN_DEFAULTS = {
     name: inspect.signature(DropoutCNN).parameters[name].default
@@ -466,7 +457,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
-        _check_module_params(module_params)
+        # Stored as given and checked at fit, as every parameter.
         vars(self).update(module_params)
 
     # ------------------------------------------------ module__* parameters
@@ -501,13 +492,22 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         self : PseudoLabelCNNClassifier
             This estimator.
         """
-        module_params = {k: params.pop(k) for k in list(params) if _is_module_param(k)}
-        _check_module_params(module_params)
+        extra = self._module_params()
+        module_params = {
+            k: params.pop(k) for k in list(params) if _is_module_param(k) or k in extra
+        }
         vars(self).update(module_params)
         return super().set_params(**params)
 
     def _module_params(self):
-        return {k: v for k, v in vars(self).items() if _is_module_param(k)}
+        """The keyword parameters beyond the named ones (``module__<name>``)."""
+        named = self._get_param_names()
+        return {
+            k: v
+            for k, v in vars(self).items()
+            # fitted attributes end with "_"; sklearn sets private ones
+            if k not in named and not k.endswith("_") and not k.startswith("_")
+        }
 
     # ------------------------------------------------------------------- fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -588,6 +588,12 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_combinations(self):
         """Reject settings that contradict each other or would do nothing."""
+        unknown = [k for k in self._module_params() if not _is_module_param(k)]
+        if unknown:
+            raise TypeError(
+                f"Unexpected parameter(s) {unknown}: only module__<name> parameters "
+                "can be added to those of PseudoLabelCNNClassifier."
+            )
         if self.T2 < self.T1:
             raise ValueError(f"T2 must be >= T1; got T1={self.T1}, T2={self.T2}.")
         if self.teacher == "training_pass":
@@ -638,20 +644,22 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
 
     def _build_parts(self):
         """Build the parts of the training step from the hyperparameters."""
-        teacher = self.teacher
+        # User instances are copied (parts keep per-fit state); the built-in
+        # ones are new, and augmenters are only read.
+        teacher = copy.deepcopy(self.teacher)
         if isinstance(teacher, str):
             teacher = {
                 "eval": parts.EvalTeacher,
                 "training_pass": parts.TrainingPassTeacher,
             }[teacher]()
-        targets = self.targets
+        targets = copy.deepcopy(self.targets)
         if isinstance(targets, str):
             targets = (
                 parts.HardTargets()
                 if targets == "hard"
                 else parts.SoftTargets(self.temperature)
             )
-        mask = self.mask
+        mask = copy.deepcopy(self.mask)
         if mask == "class_adaptive":
             mask = parts.ClassAdaptiveThreshold(self.threshold)
         elif mask == "fixed":
@@ -665,16 +673,12 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             if self.distribution_alignment
             else parts.Alignment()
         )
-        views = parts.Views(self.augmenter, self.augmenter_unlabeled)
-        # Fresh copies: parts keep per-fit state, the user's objects stay as given.
-        return copy.deepcopy(
-            dict(
-                views=views,
-                teacher=teacher,
-                alignment=alignment,
-                targets=targets,
-                mask=mask,
-            )
+        return dict(
+            views=parts.Views(self.augmenter, self.augmenter_unlabeled),
+            teacher=teacher,
+            alignment=alignment,
+            targets=targets,
+            mask=mask,
         )
 
     def _build_module_params(self, image_shape, n_classes):

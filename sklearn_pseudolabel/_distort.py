@@ -212,9 +212,14 @@ class RandomDistortion(_BaseAugmenter):
         noise = torch.rand(
             (n, 2, height, width), generator=generator, device=X.device, dtype=X.dtype
         )
-        radius = max(1, min(int(3 * self.elastic_sigma), (min(height, width) - 1) // 2))
+        # Kernels of ±3 sigma, cut to what reflection padding allows per side
+        # (torchvision takes them as (x, y)).
+        kernel = [
+            2 * min(int(3 * self.elastic_sigma), (n - 1) // 2) + 1
+            for n in (width, height)
+        ]
         field = gaussian_blur(
-            noise.mul_(2).sub_(1), [2 * radius + 1] * 2, [float(self.elastic_sigma)] * 2
+            noise.mul_(2).sub_(1), kernel, [float(self.elastic_sigma)] * 2
         )
         # pixels -> [-1, 1] grid units along x (channel 0) and y (channel 1)
         scale = torch.tensor(

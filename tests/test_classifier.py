@@ -1,3 +1,4 @@
+import copy
 import pickle
 import warnings
 
@@ -15,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback, EarlyStopping
 
 from sklearn_pseudolabel import PseudoLabelCNNClassifier, alpha_schedule
+from sklearn_pseudolabel.parts import KeepAll
 
 from .conftest import TINY
 
@@ -138,11 +140,11 @@ class _CheckEpochPseudoLabels(Callback):
         return self
 
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
-        if net.pseudo_labels_ is None or len(net.history[-1]["batches"]) > 1:
+        if net.pool_probs_ is None or len(net.history[-1]["batches"]) > 1:
             return
         stream = net.stream_
         logits = net.predict_logits(stream.X, stream.unlabeled_idx)
-        torch.testing.assert_close(net.pseudo_labels_, logits.argmax(1))
+        torch.testing.assert_close(net.pool_probs_, F.softmax(logits, dim=1))
         self.checked += 1
 
 
@@ -156,7 +158,7 @@ def test_epoch_refresh_labels_whole_pool_with_current_net(digits_partial):
 
 def test_batch_refresh_differs_from_epoch_refresh(fitted, digits_partial):
     X, y = digits_partial
-    clf = make_clf(refresh="batch").fit(X, y)
+    clf = make_clf(refresh="batch", teacher="training_pass").fit(X, y)
     h = clf.history_
     assert np.isfinite(h[2:, "train_loss_unlabeled"]).all()
     assert 0.0 <= h[3, "pseudo_label_changed"] <= 1.0
@@ -165,43 +167,44 @@ def test_batch_refresh_differs_from_epoch_refresh(fitted, digits_partial):
 
 @pytest.mark.parametrize("refresh", ["epoch", "batch"])
 @pytest.mark.parametrize("threshold", [None, 0.3])
-def test_train_step_loss_formula(fitted, digits_partial, refresh, threshold):
+def test_train_step_loss_formula(digits_partial, refresh, threshold):
     """One step's loss is CE(labeled) + α · mean(mask · CE(unlabeled, pseudo))."""
     X, y = digits_partial
-    net = fitted.net_
-    module = net.module_
-    module.classifier[1].p = 0.0  # deterministic forward
-    try:
-        Xt = torch.as_tensor(X).reshape(-1, 1, 8, 8)
-        lab, unl = np.flatnonzero(y != -1)[:5], np.flatnonzero(y == -1)[:7]
-        Xb = torch.cat([Xt[lab], Xt[unl]])
-        yl = torch.as_tensor(y[lab])
-        pos = torch.arange(7)
-        with torch.no_grad():
-            logits = module(Xb)
-        conf, pseudo = F.softmax(logits[5:], 1).max(1)
-        net.refresh, net.threshold, net.alpha_ = refresh, threshold, 2.0
-        net.sums_ = torch.zeros(7)
-        net.pseudo_labels_, net.pseudo_confidence_ = pseudo, conf
-        net.last_pseudo_labels_ = torch.full((7,), -1)
-        net.ema_ = None
-        step = net.train_step_single((Xb, yl, pos))
-        mask = torch.ones(7) if threshold is None else (conf >= threshold).float()
-        ce_u = F.cross_entropy(logits[5:], pseudo, reduction="none")
-        expected = F.cross_entropy(logits[:5], yl) + 2.0 * (mask * ce_u).mean()
-        torch.testing.assert_close(step["loss"].detach(), expected)
-    finally:
-        module.classifier[1].p = fitted.dropout
-        module.zero_grad()
-        for name in (
-            "sums_",
-            "pseudo_labels_",
-            "pseudo_confidence_",
-            "last_pseudo_labels_",
-            "alpha_",
-            "ema_",
-        ):
-            net.__dict__.pop(name, None)
+    seen = []
+
+    class _Check(Callback):
+        def on_batch_end(self, net, batch=None, training=False, loss=None, **kw):
+            if not training or net.alpha_ == 0 or seen:
+                return
+            X_b, y_l, pos = batch
+            n = len(y_l)
+            # Replay the step with the weights it started from.
+            module = copy.deepcopy(net.module_)
+            module.load_state_dict(self.before)
+            module.classifier[1].p = 0.0
+            with torch.no_grad():
+                logits = module(X_b)
+                if refresh == "epoch":
+                    probs = net.pool_probs_[pos]
+                else:
+                    module.eval()
+                    probs = F.softmax(module(X_b[n:]), dim=1)
+            conf, pseudo = probs.max(1)
+            mask = torch.ones(len(pos)) if threshold is None else (conf >= threshold)
+            ce_u = F.cross_entropy(logits[n:], pseudo, reduction="none")
+            expected = (
+                F.cross_entropy(logits[:n], y_l) + net.alpha_ * (mask * ce_u).mean()
+            )
+            torch.testing.assert_close(loss.detach(), expected)
+            seen.append(True)
+
+        def on_batch_begin(self, net, training=False, **kw):
+            self.before = copy.deepcopy(net.module_.state_dict())
+
+    make_clf(
+        refresh=refresh, threshold=threshold, dropout=0.0, callbacks=[_Check()]
+    ).fit(X, y)
+    assert seen == [True]
 
 
 # ------------------------------------------------------------------ inputs
@@ -331,6 +334,17 @@ def _assert_unchanged(clf, before):
         (dict(kernel_sizes=(5, 3)), "same length"),
         (dict(ema_decay=1.0), "ema_decay"),
         (dict(ema_decay=-0.1), "ema_decay"),
+        (dict(teacher="training_pass"), "needs refresh='batch'"),
+        (dict(teacher="training_pass", refresh="batch", ema_decay=0.9), "ema_decay"),
+        (dict(teacher="oracle"), "teacher"),
+        (dict(temperature=0.5), "applies to targets='soft' only"),
+        (dict(targets="soft", temperature=0.0), "temperature"),
+        (dict(mask="class_adaptive"), "needs a threshold"),
+        (dict(mask=KeepAll(), threshold=0.9), "set it on your Mask"),
+        (dict(lr_decay="linear"), "lr_decay"),
+        (dict(weight_decay=-1.0), "weight_decay"),
+        (dict(hidden_units=-1), "hidden_units"),
+        (dict(augmenter_unlabeled="strong"), "augmenter_unlabeled"),
     ],
 )
 def test_invalid_hyperparameters(params, match, digits_partial):
@@ -426,20 +440,17 @@ class _SpyAugmenter:
         return X
 
 
-@pytest.mark.parametrize("augment_unlabeled, expected", [(False, 32), (True, 64)])
-def test_augmenter_sees_labeled_or_both_halves(
-    digits_partial, augment_unlabeled, expected
-):
+def test_augmenters_see_their_half_of_each_batch(digits_partial):
     X, y = digits_partial
-    spy = _SpyAugmenter()
+    labeled, unlabeled = _SpyAugmenter(), _SpyAugmenter()
     make_clf(
-        max_epochs=3, T1=0, T2=1, augmenter=spy, augment_unlabeled=augment_unlabeled
+        max_epochs=3, T1=0, T2=1, augmenter=labeled, augmenter_unlabeled=unlabeled
     ).fit(X, y)
-    assert spy.sizes[0] == 32  # epoch 0: alpha = 0, labeled only
     n_steps = 10  # ceil(300 unlabeled / 32)
-    assert spy.sizes[n_steps : 2 * n_steps] == [expected] * (n_steps - 1) + [
-        32 + 300 - 32 * 9 if augment_unlabeled else 32
-    ]
+    assert labeled.sizes[0] == 32  # epoch 0: alpha = 0, labeled only
+    assert labeled.sizes[n_steps : 2 * n_steps] == [32] * n_steps
+    # Epochs 1 and 2 use the unlabeled images, the last batch of 300 - 288.
+    assert unlabeled.sizes == ([32] * (n_steps - 1) + [12]) * 2
 
 
 def test_identity_augmenter_changes_nothing_real_one_does(fitted, digits_partial):
@@ -555,13 +566,15 @@ def test_ema_weights_are_the_exponential_average_of_the_steps(digits_partial):
     ]
     assert len(steps) == 4 * 10  # 4 epochs of ceil(300 / 32) steps
     expected = dict(steps[0])  # the average starts at the first step's weights
-    for weights in steps[1:]:
-        expected = {k: decay * expected[k] + (1 - decay) * weights[k] for k in weights}
+    for t, weights in enumerate(steps[1:], start=1):
+        d = min(decay, (1 + t) / (10 + t))  # warm-up of the decay
+        expected = {k: d * expected[k] + (1 - d) * weights[k] for k in weights}
     fitted = clf.module_.state_dict()
     for k in expected:
         torch.testing.assert_close(fitted[k], expected[k])
         assert not torch.allclose(fitted[k], steps[-1][k])
-    assert not hasattr(clf.net_, "ema_")  # nothing extra to pickle
+    average = dict(clf.net_.callbacks_)["weight_average"]
+    assert not hasattr(average, "model_")  # nothing extra to pickle
 
 
 def test_ema_decay_zero_is_training_without_average(fitted, digits_partial):
@@ -582,7 +595,7 @@ def test_ema_teacher_labels_the_pool(digits_partial, monkeypatch):
     original = PseudoLabelNet.predict_logits
 
     def spy(self, X, rows=None):
-        teachers.append(self.teacher_ is self.module_)
+        teachers.append(self.predicting_module_ is self.module_)
         return original(self, X, rows)
 
     monkeypatch.setattr(PseudoLabelNet, "predict_logits", spy)
@@ -599,9 +612,9 @@ class _BlankAugmenter:
         return torch.zeros_like(X)
 
 
-@pytest.mark.parametrize("augment_unlabeled, ema_decay", [(True, None), (False, 0.5)])
+@pytest.mark.parametrize("blank_unlabeled, ema_decay", [(True, None), (False, 0.5)])
 def test_batch_refresh_teacher_sees_clean_images(
-    digits_partial, monkeypatch, augment_unlabeled, ema_decay
+    digits_partial, monkeypatch, blank_unlabeled, ema_decay
 ):
     """With augmented unlabeled images (or an average), the pseudo-labels of a
     batch come from an eval-mode pass over the un-augmented images."""
@@ -619,7 +632,7 @@ def test_batch_refresh_teacher_sees_clean_images(
     clf = make_clf(
         refresh="batch",
         augmenter=_BlankAugmenter(),
-        augment_unlabeled=augment_unlabeled,
+        augmenter_unlabeled=_BlankAugmenter() if blank_unlabeled else None,
         ema_decay=ema_decay,
     ).fit(X, y)
     batches = seen[:-1]
@@ -645,5 +658,5 @@ def test_lee_batch_refresh_uses_the_training_pass(digits_partial, monkeypatch):
         return original(self, X, rows)
 
     monkeypatch.setattr(PseudoLabelNet, "predict_logits", spy)
-    make_clf(refresh="batch").fit(X, y)
+    make_clf(refresh="batch", teacher="training_pass").fit(X, y)
     assert len(calls) == 1  # only the transduction after fit

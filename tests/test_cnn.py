@@ -87,8 +87,47 @@ def test_dropout_only_in_train_mode():
         (dict(activation="gelu"), "activation"),
         (dict(init="orthogonal"), "init"),
         (dict(n_classes=0), "n_classes"),
+        (dict(hidden_units=-2), "hidden_units"),
     ],
 )
 def test_invalid_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DropoutCNN(**kwargs)
+
+
+def test_batch_norm_and_hidden_layer():
+    net = DropoutCNN(
+        input_shape=(1, 8, 8),
+        channels=(4, 8),
+        kernel_sizes=(3, 2),
+        batch_norm=True,
+        hidden_units=16,
+        dropout=0.3,
+    )
+    convs = [m for m in net.features if isinstance(m, torch.nn.Conv2d)]
+    norms = [m for m in net.features if isinstance(m, torch.nn.BatchNorm2d)]
+    assert [c.bias for c in convs] == [None, None]  # the norm's shift replaces it
+    assert [n.num_features for n in norms] == [4, 8]
+    linears = [m for m in net.classifier if isinstance(m, torch.nn.Linear)]
+    assert [(lin.in_features, lin.out_features) for lin in linears] == [
+        (8 * 2 * 2, 16),
+        (16, 10),
+    ]
+    assert sum(isinstance(m, torch.nn.Dropout) for m in net.classifier) == 2
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in net.classifier)
+    net.train()
+    out = net(torch.rand(5, 1, 8, 8))
+    assert out.shape == (5, 10)
+    # In eval mode the running statistics are used: a single image works.
+    net.eval()
+    assert net(torch.rand(1, 1, 8, 8)).shape == (1, 10)
+
+
+def test_defaults_are_the_reference_layers():
+    net = DropoutCNN()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    assert [type(m).__name__ for m in net.classifier] == [
+        "Flatten",
+        "Dropout",
+        "Linear",
+    ]

@@ -14,6 +14,7 @@ from sklearn_pseudolabel import (
     AugmentationSampler,
     ImageAugmenter,
     PseudoLabelCNNClassifier,
+    RandomDistortion,
 )
 
 
@@ -32,6 +33,7 @@ def _estimators():
     # The checks feed standardised tabular data: declare a range that holds it.
     augmenter = ImageAugmenter(value_range=(-1e3, 1e3), random_state=0)
     yield augmenter
+    yield RandomDistortion(value_range=(-1e3, 1e3), random_state=0)
     yield AugmentationSampler(augmenter, n_copies=2, random_state=0)
 
 

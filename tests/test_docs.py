@@ -45,11 +45,14 @@ def test_docs_build_without_warnings(tmp_path):
     import sklearn_pseudolabel
     import sklearn_pseudolabel.model_selection as ms
 
-    for name in [*sklearn_pseudolabel.__all__, *ms.__all__]:
+    import sklearn_pseudolabel.parts as parts
+
+    for name in [*sklearn_pseudolabel.__all__, *ms.__all__, *parts.__all__]:
         assert name in api, f"{name} missing from the API reference"
     for example in (
         "plot_augmentation",
         "plot_compare_ssl",
         "plot_gridsearch_schedule",
+        "plot_extending",
     ):
         assert (out / "auto_examples" / f"{example}.html").exists()

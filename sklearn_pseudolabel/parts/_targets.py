@@ -1,5 +1,8 @@
 """Targets: what the student is trained towards, from the teacher's probabilities."""
 
+import torch
+import torch.nn.functional as F
+
 from ._base import Part
 
 __all__ = [
@@ -68,8 +71,9 @@ class SoftTargets(Targets):
         """Sharpened, renormalised probabilities."""
         if self.temperature == 1:
             return probs
-        sharpened = probs.pow(1.0 / self.temperature)
-        return sharpened / sharpened.sum(dim=1, keepdim=True)
+        # In log space: p ** (1 / T) underflows to 0 / 0 for small T.
+        tiny = torch.finfo(probs.dtype).tiny
+        return F.softmax(probs.clamp_min(tiny).log() / self.temperature, dim=1)
 
 
 class Alignment(Part):
