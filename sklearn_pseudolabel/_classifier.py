@@ -500,7 +500,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         return super().set_params(**params)
 
     def _module_params(self):
-        """The keyword parameters beyond the named ones (``module__<name>``)."""
+        """Return the keyword parameters beyond the named ones (``module__*``)."""
         named = self._get_param_names()
         return {
             k: v

@@ -44,7 +44,6 @@ def test_docs_build_without_warnings(tmp_path):
     api = (out / "api.html").read_text()
     import sklearn_pseudolabel
     import sklearn_pseudolabel.model_selection as ms
-
     import sklearn_pseudolabel.parts as parts
 
     for name in [*sklearn_pseudolabel.__all__, *ms.__all__, *parts.__all__]:
