@@ -6,11 +6,12 @@ official 10,000 test images for the error. Three configurations of this
 library, beside Lee's published rows (his network is an MLP 784-5000-10):
 
 - supervised only: the dropout CNN on the labeled images (``alpha_f=0``);
-- Pseudo-Label as Lee ran it: ``alpha_f=3``, pseudo-labels refreshed at every
-  update (``refresh="batch"``), no threshold, α ramp over the run;
+- Pseudo-Label as Lee ran it: ``alpha_f=3``, pseudo-labels taken from the
+  training pass at every update (``refresh="batch"``,
+  ``teacher="training_pass"``), no threshold, α ramp over the run;
 - Pseudo-Label + augmentation, the library's best options together: on-the-fly
   augmentation of labeled and unlabeled batches (``augmenter``,
-  ``augment_unlabeled``), pseudo-labels predicted on the clean images by an
+  ``augmenter_unlabeled``), pseudo-labels predicted on the clean images by an
   exponential moving average of the weights (``ema_decay=0.99``) and kept only
   when at least 95 % confident (``threshold``), ``alpha_f=1`` reached early.
 
@@ -54,7 +55,11 @@ def configurations(epochs):
     return {
         "supervised only (alpha_f=0)": dict(alpha_f=0.0),
         "Pseudo-Label (alpha_f=3, per-batch refresh)": dict(
-            alpha_f=3.0, refresh="batch", T1=epochs // 5, T2=3 * epochs // 5
+            alpha_f=3.0,
+            refresh="batch",
+            teacher="training_pass",
+            T1=epochs // 5,
+            T2=3 * epochs // 5,
         ),
         "Pseudo-Label + augmentation (threshold 0.95, EMA 0.99)": dict(
             alpha_f=1.0,
@@ -64,7 +69,7 @@ def configurations(epochs):
             threshold=0.95,
             ema_decay=0.99,
             augmenter=ImageAugmenter(),
-            augment_unlabeled=True,
+            augmenter_unlabeled=ImageAugmenter(),
         ),
     }
 
