@@ -1,5 +1,6 @@
 """ImageAugmenter: batched random rotation, vertical shift and ink noise."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -168,7 +169,8 @@ class _BaseAugmenter(TransformerMixin, BaseEstimator):
         dtype = torch.float64 if X.dtype == np.float64 else torch.float32
         out = np.empty_like(X)
         for start in range(0, len(X), _CHUNK):
-            batch = torch.tensor(X[start : start + _CHUNK], device=self.device)
+            chunk = np.ascontiguousarray(X[start : start + _CHUNK])
+            batch = torch.from_numpy(chunk).to(self.device, copy=True)
             batch = batch.to(dtype).reshape(-1, *shape)
             batch = self._augment(batch, generator, low, high, **enabled)
             if X.dtype == np.uint8:
@@ -215,6 +217,15 @@ class _BaseAugmenter(TransformerMixin, BaseEstimator):
         X_flat, array_shape = flatten_images(X)
         X_flat = validate_data(self, X_flat, reset=reset, dtype=IMAGE_DTYPES)
         shape = resolve_image_shape(X_flat.shape[1], self.image_shape, array_shape)
+        if shape[1] == 1 and shape[2] > 1 and self.image_shape is None:
+            warnings.warn(
+                f"X has {X_flat.shape[1]} features, not a square number: each "
+                f"row is taken as an image of one row of {shape[2]} pixels, "
+                "which rotations and shifts mostly move out of the picture. "
+                "Pass image_shape=(height, width) or (n, H, W) arrays.",
+                UserWarning,
+            )
+        self._check_magnitudes(shape)
         # The output keeps the input's layout: flat rows or image arrays.
         out_shape = X_flat.shape if array_shape is None else np.shape(X)
         low, high = self._value_range(X_flat.dtype)
@@ -225,6 +236,9 @@ class _BaseAugmenter(TransformerMixin, BaseEstimator):
                 "range of X."
             )
         return X_flat, shape, out_shape
+
+    def _check_magnitudes(self, shape):
+        """Warn about magnitudes that blank images of ``shape``; a hook."""
 
     def __sklearn_is_fitted__(self):
         return True
@@ -354,6 +368,14 @@ class ImageAugmenter(_BaseAugmenter):
         self.device = device
         self.combine = combine
         self.random_state = random_state
+
+    def _check_magnitudes(self, shape):
+        if self.max_shift >= shape[1] > 1:
+            warnings.warn(
+                f"max_shift={self.max_shift} is at least the image height "
+                f"{shape[1]}: images shifted that far are entirely background.",
+                UserWarning,
+            )
 
     def _augment(self, X, generator, low, high, rotation=True, shift=True, noise=True):
         device = X.device

@@ -23,6 +23,8 @@ trained net is ``net_`` and its history ``history_``.
 
 import copy
 import inspect
+import signal
+import threading
 import warnings
 from numbers import Integral, Real
 
@@ -34,7 +36,11 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import _safe_indexing, check_random_state, column_or_1d
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 from skorch.callbacks import LRScheduler
 
 from . import parts
@@ -79,6 +85,36 @@ _CNN_DEFAULTS = {
         "init",
     )
 }
+
+
+class _SigintRecorder:
+    """Record a Ctrl-C (SIGINT) during ``fit``, then let it raise as usual.
+
+    skorch ends training on ``KeyboardInterrupt`` without re-raising it, and
+    its own ``EarlyStopping`` raises one to stop: only the signal tells a
+    user's Ctrl-C apart. Signal handlers live in the main thread; elsewhere
+    (e.g. a Dask worker thread) nothing is recorded.
+    """
+
+    def __enter__(self):
+        self.pressed = False
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.pressed = True
+        if callable(self._previous):
+            self._previous(signum, frame)
+        else:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
 
 
 class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
@@ -543,6 +579,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         X, array_shape = flatten_images(X)
         X, y = validate_data(self, X, y, dtype=IMAGE_DTYPES)
         image_shape = resolve_image_shape(X.shape[1], self.image_shape, array_shape)
+        self._check_pixel_scale(X)
         unlabeled = unlabeled_mask(y)
         if unlabeled.all():
             raise ValueError("y has no labeled samples: every value is -1.")
@@ -552,7 +589,9 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         if len(encoder.classes_) < 2:
             raise ValueError(
                 "The labeled samples must contain at least 2 classes; got 1 "
-                f"class: {encoder.classes_[0]!r}."
+                f"class: {encoder.classes_[0]!r}. Rows with y == -1 are "
+                "unlabeled (the sklearn.semi_supervised convention): encode a "
+                "class named -1 otherwise, e.g. {-1, 1} as {0, 1}."
             )
         if not unlabeled.any():
             warnings.warn("y contains no unlabeled samples", UserWarning)
@@ -566,11 +605,16 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         y_encoded[~unlabeled] = encoder.transform(y[~unlabeled])
 
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        with _forked_rng(self.device):
+        with _forked_rng(self.device), _SigintRecorder() as ctrl_c:
             torch.manual_seed(seed)
             net = self._build_net(image_shape, encoder.classes_, seed)
             X_tensor = as_image_tensor(X, image_shape, net.device)
             net.fit(X_tensor, torch.as_tensor(y_encoded, device=net.device))
+            if ctrl_c.pressed:
+                # skorch swallows Ctrl-C and returns a half-trained net; like
+                # scikit-learn's estimators, stop the caller (a search too),
+                # leaving this estimator as it was.
+                raise KeyboardInterrupt
             transduction = y.copy()
             if unlabeled.any():
                 rows = torch.as_tensor(np.flatnonzero(unlabeled), device=net.device)
@@ -586,6 +630,33 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_ = len(net.history)
         return self
 
+    def _check_pixel_scale(self, X):
+        """Warn about unscaled float pixels; reject pixels the augmenters clip."""
+        if X.dtype == np.uint8 or not X.size:
+            return
+        low, high = X.min(), X.max()
+        for name in ("augmenter", "augmenter_unlabeled"):
+            augmenter = getattr(self, name)
+            value_range = getattr(augmenter, "value_range", None)
+            if augmenter is None or not hasattr(augmenter, "value_range"):
+                continue
+            a, b = value_range if value_range is not None else (0.0, 1.0)
+            if low < a or high > b:
+                raise ValueError(
+                    f"X has values in [{low:g}, {high:g}], outside the pixel range "
+                    f"({a:g}, {b:g}) of {name}: it would clip them. Scale X "
+                    "(uint8 images are divided by 255; scale floats to [0, 1]) or "
+                    f"set {name}__value_range."
+                )
+        if low >= 0 and high > 1:
+            warnings.warn(
+                f"X holds float pixels up to {high:g}: they are used as given, "
+                "and networks train poorly on unscaled pixels. Scale them to "
+                "[0, 1] (e.g. X / 255), or pass uint8 images, which are scaled "
+                "for you.",
+                UserWarning,
+            )
+
     def _check_combinations(self):
         """Reject settings that contradict each other or would do nothing."""
         unknown = [k for k in self._module_params() if not _is_module_param(k)]
@@ -596,6 +667,13 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             )
         if self.T2 < self.T1:
             raise ValueError(f"T2 must be >= T1; got T1={self.T1}, T2={self.T2}.")
+        for name in ("channels", "kernel_sizes"):
+            value = getattr(self, name)
+            if not all(
+                isinstance(v, Integral) and not isinstance(v, bool) and v >= 1
+                for v in value
+            ):
+                raise ValueError(f"{name} must hold positive integers; got {value!r}.")
         if self.teacher == "training_pass":
             if self.refresh != "batch":
                 raise ValueError(
@@ -812,6 +890,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             Mean accuracy over the labeled rows.
         """
         y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y, sample_weight)
         labeled = np.flatnonzero(~unlabeled_mask(y))
         if len(labeled) == 0:
             raise ValueError("Cannot score: every value of y is -1 (unlabeled).")

@@ -9,6 +9,7 @@ from sklearn.utils import check_array
 
 __all__ = [
     "as_image_tensor",
+    "check_float32_range",
     "flatten_images",
     "resolve_image_shape",
     "unlabeled_mask",
@@ -19,14 +20,22 @@ IMAGE_DTYPES = (np.float32, np.uint8, np.float64)
 
 
 def unlabeled_mask(y):
-    """Boolean mask of the rows marked unlabeled (``y == -1``).
+    """Boolean mask of the rows marked unlabeled.
 
-    String labels are never unlabeled; object arrays compare element-wise,
-    as in :class:`~sklearn.semi_supervised.SelfTrainingClassifier`.
+    The marker is -1, as in :mod:`sklearn.semi_supervised`: the number -1,
+    and for string labels the string ``"-1"`` (what a CSV file, or
+    ``np.array(["cat", -1])``, turns it into). Object arrays compare
+    element-wise, so they may mix string labels with the integer -1.
     """
     y = np.asarray(y)
-    if y.dtype.kind in "USV":
+    if y.dtype.kind in "US":
+        return np.asarray(y == y.dtype.type("-1"), dtype=bool)
+    if y.dtype.kind == "V":
         return np.zeros(y.shape, dtype=bool)
+    if y.dtype.kind == "O":
+        return np.array([v == -1 or v == "-1" for v in y.ravel()], dtype=bool).reshape(
+            y.shape
+        )
     return np.asarray(y == -1, dtype=bool)
 
 
@@ -54,6 +63,13 @@ def flatten_images(X):
         return X, None
     if len(shape) not in (3, 4):
         return X, None
+    if len(shape) == 4 and shape[3] in (1, 3, 4) and shape[1] not in (1, 3, 4):
+        raise ValueError(
+            f"X has shape {tuple(shape)}: images are read channels-first, "
+            f"(n, channels, height, width), which would make these {shape[1]} "
+            f"channels of {shape[2]}x{shape[3]} pixels. If X is channels-last "
+            "(n, height, width, channels), pass X.transpose(0, 3, 1, 2)."
+        )
     X = check_array(X, allow_nd=True, dtype=IMAGE_DTYPES, input_name="X")
     shape = (1, *X.shape[1:]) if X.ndim == 3 else X.shape[1:]
     return X.reshape(X.shape[0], -1), tuple(int(s) for s in shape)
@@ -110,13 +126,28 @@ def resolve_image_shape(n_features, image_shape=None, array_shape=None):
     return (1, 1, n_features)
 
 
+def check_float32_range(X, name="X"):
+    """Reject float64 values that float32, the networks' precision, cannot hold."""
+    if X.dtype == np.float64 and X.size:
+        largest = np.abs(X).max()
+        if largest > np.finfo(np.float32).max:
+            raise ValueError(
+                f"{name} has values up to {largest:.3g}, beyond float32 (the "
+                f"network's precision, at most {np.finfo(np.float32).max:.3g}). "
+                "Scale the data."
+            )
+
+
 def as_image_tensor(X, image_shape, device="cpu"):
     """Copy validated 2-D rows into a float32 tensor ``(n, C, H, W)``.
 
     ``uint8`` pixels are divided by 255 (to [0, 1]); other dtypes are taken
-    as they are. The caller's array is never written to.
+    as they are. The caller's array is never written to; any memory layout
+    works (reversed or strided views included).
     """
-    tensor = torch.tensor(np.asarray(X)).to(device)
+    X = np.ascontiguousarray(X)
+    check_float32_range(X)
+    tensor = torch.from_numpy(X).to(device, copy=True)
     tensor = tensor.reshape(tensor.shape[0], *image_shape)
     if tensor.dtype == torch.uint8:
         return tensor.to(torch.float32).div_(255.0)

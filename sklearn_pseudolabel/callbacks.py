@@ -1,6 +1,7 @@
 """skorch callbacks for PseudoLabelCNNClassifier."""
 
 import math
+from math import prod
 
 import numpy as np
 import torch
@@ -87,24 +88,47 @@ class WeightAverage(Callback):
 
 
 class DivergenceGuard(Callback):
-    """Stop training with a clear error at the first non-finite loss.
+    """Stop training with a clear error when the loss diverges.
 
-    skorch already reads each step's loss on the host for its history, so
-    the check costs no extra device sync.
+    Two signs: a step's loss that is NaN or infinite, and an epoch whose
+    mean labeled cross-entropy exceeds ``max_loss_ratio`` times that of a
+    uniform guess, ``log(n_classes)`` (2.3 for ten classes): a network that
+    trains never gets there, one whose weights exploded (e.g. too large a
+    learning rate) does, long before its loss overflows. skorch already
+    reads each step's loss on the host for its history, so the checks cost
+    no extra device sync.
+
+    Parameters
+    ----------
+    max_loss_ratio : float, default=10.0
+        Largest mean labeled loss of an epoch, in units of
+        ``log(n_classes)``.
     """
+
+    def __init__(self, max_loss_ratio=10.0):
+        self.max_loss_ratio = max_loss_ratio
 
     def on_batch_end(self, net, training=False, **kwargs):
         """Raise ``FloatingPointError`` when the step's loss is NaN or inf."""
-        if not training:
+        if training:
+            self._check(net, net.history[-1, "batches", -1, "train_loss"], "")
+
+    def on_epoch_end(self, net, **kwargs):
+        """Raise ``FloatingPointError`` when the epoch's loss exploded."""
+        loss = net.history[-1].get("train_loss_labeled")
+        limit = self.max_loss_ratio * math.log(max(len(net.classes_), 2))
+        if loss is not None and loss > limit:
+            self._check(net, loss, f" (mean labeled loss; more than {limit:.3g})")
+
+    def _check(self, net, loss, what):
+        if math.isfinite(loss) and not what:
             return
-        loss = net.history[-1, "batches", -1, "train_loss"]
-        if not math.isfinite(loss):
-            alpha = getattr(net, "alpha_", 0.0)
-            raise FloatingPointError(
-                f"Training diverged at epoch {len(net.history)}: the loss is "
-                f"{loss}. Lower lr (now {net.lr:g}) or alpha_f (now "
-                f"{net.alpha_f:g}, current weight {alpha:.4g})."
-            )
+        alpha = getattr(net, "alpha_", 0.0)
+        raise FloatingPointError(
+            f"Training diverged at epoch {len(net.history)}: the loss is "
+            f"{loss:.4g}{what}. Lower lr (now {net.lr:g}) or alpha_f (now "
+            f"{net.alpha_f:g}, current weight {alpha:.4g})."
+        )
 
 
 class HeldOutAccuracy(Callback):
@@ -169,6 +193,12 @@ class HeldOutAccuracy(Callback):
                 f"the labeled training rows {classes.tolist()}."
             )
         shape = tuple(net.module__input_shape)
+        if X_val[0].size != prod(shape):
+            raise ValueError(
+                f"HeldOutAccuracy images have {X_val[0].size} values each, but "
+                f"the network takes images of shape {shape}: pass them in the "
+                "format used for fit."
+            )
         self.X_ = as_image_tensor(X_val.reshape(len(X_val), -1), shape, net.device)
         self.y_ = torch.as_tensor(index, device=net.device)
         self.best_ = -np.inf

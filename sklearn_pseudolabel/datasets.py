@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import zipfile
 from numbers import Integral
 from pathlib import Path
 
@@ -133,8 +134,16 @@ def _load_local(folder):
     """Arrays x_train, y_train, x_test, y_test from ``folder``, or None."""
     npz = folder / "mnist.npz"
     if npz.is_file():
-        with np.load(npz) as f:
-            return {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+        keys = ("x_train", "y_train", "x_test", "y_test")
+        try:
+            with np.load(npz) as f:
+                return {k: f[k] for k in keys}
+        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise OSError(
+                f"{npz} is not a readable MNIST archive (an .npz file with "
+                f"{', '.join(keys)}): {type(exc).__name__}: {exc}. Delete or "
+                "replace it."
+            ) from exc
     arrays = {}
     for part, names in _IDX_FILES.items():
         paths = [_find(folder, name) for name in names]

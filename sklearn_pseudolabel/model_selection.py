@@ -155,6 +155,7 @@ class _LabeledScorer:
 
     def __call__(self, estimator, X, y, **kwargs):
         y = column_or_1d(y)
+        check_consistent_length(X, y, kwargs.get("sample_weight"))
         labeled = np.flatnonzero(~unlabeled_mask(y))
         if len(labeled) == 0:
             raise ValueError("Cannot score: every value of y is -1 (unlabeled).")

@@ -8,6 +8,9 @@ from hypothesis.extra.numpy import arrays
 from sklearn_pseudolabel import ImageAugmenter
 from sklearn_pseudolabel._augment import add_ink_noise, rotate, shift_rows
 
+# Tiny hypothesis images are shorter than max_shift on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore:max_shift=.*image height")
+
 _images = st.integers(1, 4).flatmap(
     lambda n: st.tuples(st.integers(2, 12), st.integers(2, 12)).flatmap(
         lambda hw: st.sampled_from([np.uint8, np.float32, np.float64]).flatmap(
@@ -201,3 +204,20 @@ def test_combine_one_leaves_the_input_untouched_and_is_seeded():
     b = aug.augment_tensor(X, torch.Generator().manual_seed(3))
     torch.testing.assert_close(X, before)
     torch.testing.assert_close(a, b)
+
+
+def test_reversed_and_strided_input():
+    X = np.zeros((6, 8, 8), dtype=np.uint8)
+    X[:, 2:6, 3:5] = 200
+    aug = ImageAugmenter(random_state=0)
+    np.testing.assert_array_equal(
+        aug.transform(X[::-1]), aug.transform(np.ascontiguousarray(X[::-1]))
+    )
+    assert aug.transform(np.flip(X, axis=2)).shape == X.shape
+
+
+def test_warns_on_one_row_images_and_blanking_shifts():
+    with pytest.warns(UserWarning, match="one row of 63 pixels"):
+        ImageAugmenter(random_state=0).transform(np.zeros((3, 63)))
+    with pytest.warns(UserWarning, match="max_shift=20 is at least the image height 8"):
+        ImageAugmenter(max_shift=20, random_state=0).transform(np.zeros((3, 8, 8)))

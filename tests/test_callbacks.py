@@ -57,6 +57,7 @@ def test_early_stopping_on_held_out_accuracy(digits, digits_partial):
     [
         (lambda X, y: (X[:10], y[:9]), "10 images but 9 labels"),
         (lambda X, y: (X[:10], y[:10] + 20), r"labels \[20, 21"),
+        (lambda X, y: (X[:10, :63], y[:10]), "63 values each, but the network"),
     ],
 )
 def test_errors_leave_estimator_unfitted(digits, digits_partial, make, match):
@@ -65,3 +66,28 @@ def test_errors_leave_estimator_unfitted(digits, digits_partial, make, match):
     with pytest.raises(ValueError, match=match):
         clf.fit(*digits_partial)
     assert not hasattr(clf, "classes_")
+
+
+def test_divergence_guard_limits_the_epoch_loss():
+    from types import SimpleNamespace
+
+    from skorch.history import History
+
+    from sklearn_pseudolabel.callbacks import DivergenceGuard
+
+    history = History()
+    history.new_epoch()
+    history.record("train_loss_labeled", 23.0)
+    net = SimpleNamespace(
+        history=history, classes_=np.arange(10), lr=0.1, alpha_f=1.0, alpha_=0.5
+    )
+    guard = DivergenceGuard()
+    guard.on_epoch_end(net)  # below 10 * log(10) = 23.03
+    history.record("train_loss_labeled", 23.1)
+    with pytest.raises(FloatingPointError, match=r"loss is 23.1 .*more than 23"):
+        guard.on_epoch_end(net)
+    history.new_batch()
+    history.record_batch("train_loss", float("nan"))
+    with pytest.raises(FloatingPointError, match=r"loss is nan\. Lower lr \(now 0.1\)"):
+        guard.on_batch_end(net, training=True)
+    guard.on_batch_end(net, training=False)  # not a training step: not checked

@@ -1,5 +1,6 @@
 import copy
 import pickle
+import signal
 import warnings
 
 import joblib
@@ -660,3 +661,130 @@ def test_lee_batch_refresh_uses_the_training_pass(digits_partial, monkeypatch):
     monkeypatch.setattr(PseudoLabelNet, "predict_logits", spy)
     make_clf(refresh="batch", teacher="training_pass").fit(X, y)
     assert len(calls) == 1  # only the transduction after fit
+
+
+# ------------------------------------------------------ unusual inputs (#12)
+def test_string_labels_with_string_minus_one(digits_partial):
+    """A CSV gives '-1' as a string: it marks unlabeled rows, no class '-1'."""
+    X, y = digits_partial
+    for y_str in (y.astype(str), [-1 if v == -1 else str(v) for v in y]):
+        clf = make_clf(max_epochs=1, T1=0, T2=0).fit(X, y_str)
+        assert clf.classes_.tolist() == [str(i) for i in range(10)]
+        assert clf.history_[-1, "pseudo_label_confident"] == 1.0  # unlabeled used
+
+
+@pytest.mark.parametrize(
+    "view", [lambda X: X[::-1], lambda X: np.flip(X.reshape(-1, 8, 8), axis=2)]
+)
+def test_reversed_views_fit_and_predict(fitted, digits_partial, view):
+    X, y = digits_partial
+    Xv = view(X)
+    expected = fitted.predict_proba(np.ascontiguousarray(Xv))
+    np.testing.assert_array_equal(fitted.predict_proba(Xv), expected)
+    assert make_clf(max_epochs=1).fit(Xv, y[::-1]).n_iter_ == 1
+
+
+def test_score_checks_lengths(fitted, digits_partial):
+    X, y = digits_partial
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        fitted.score(X, y[:100])
+
+
+def test_binary_minus_one_plus_one_explains_the_marker(digits):
+    X, y = digits
+    with pytest.raises(ValueError, match="-1 are unlabeled .* e.g. {-1, 1} as {0, 1}"):
+        make_clf().fit(X, np.where(y % 2, 1, -1))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(channels=(4.5, 8, 8)), r"channels must hold positive integers"),
+        (dict(channels=("4", "8", "8")), r"channels must hold positive integers"),
+        (dict(kernel_sizes=(3.0, 3, 2)), r"kernel_sizes must hold positive integers"),
+        (dict(channels=(True, 8, 8)), r"channels must hold positive integers"),
+    ],
+)
+def test_network_sizes_must_be_integers(digits_partial, params, match):
+    with pytest.raises(ValueError, match=match):
+        make_clf(**params).fit(*digits_partial)
+
+
+def test_unscaled_float_pixels_warn(digits_partial):
+    X, y = digits_partial
+    with pytest.warns(UserWarning, match="float pixels up to 16"):
+        make_clf(max_epochs=1).fit(X * 16, y)
+
+
+def test_augmenter_range_is_checked_at_fit(digits_partial):
+    from sklearn_pseudolabel import ImageAugmenter, RandomDistortion
+
+    X, y = digits_partial
+    for name in ("augmenter", "augmenter_unlabeled"):
+        clf = make_clf(**{name: RandomDistortion()})
+        with pytest.raises(ValueError, match=f"outside the pixel range .* of {name}"):
+            clf.fit(X * 16, y)
+        assert not hasattr(clf, "net_")
+    # A declared range is respected.
+    clf = make_clf(max_epochs=1, augmenter=ImageAugmenter(value_range=(0, 16)))
+    with pytest.warns(UserWarning, match="float pixels"):
+        clf.fit(X * 16, y)
+
+
+class _CtrlC(Callback):
+    """Presses Ctrl-C (sends SIGINT to this process) at an epoch's start."""
+
+    def __init__(self, at_epoch=2):
+        self.at_epoch = at_epoch
+
+    def on_epoch_begin(self, net, **kwargs):
+        if len(net.history) == self.at_epoch:
+            signal.raise_signal(signal.SIGINT)
+
+
+def test_ctrl_c_propagates_and_keeps_the_previous_fit(fitted, digits_partial):
+    X, y = digits_partial
+    clf = clone(fitted).set_params(callbacks=[_CtrlC()])
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    assert not hasattr(clf, "net_")
+    proba = fitted.predict_proba(X)
+    fitted.set_params(callbacks=[_CtrlC()])
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fitted.fit(X, y)
+    finally:
+        fitted.set_params(callbacks=None)
+    np.testing.assert_array_equal(fitted.predict_proba(X), proba)
+
+
+def test_one_ctrl_c_stops_a_grid_search(digits):
+    X, y = digits
+    started = []
+
+    class _Count(Callback):
+        def on_train_begin(self, net, **kwargs):
+            started.append(1)
+
+    grid = GridSearchCV(
+        make_clf(max_epochs=3, callbacks=[_Count(), _CtrlC(1)]),
+        {"alpha_f": [0.0, 1.0]},
+        cv=3,
+    )
+    with pytest.raises(KeyboardInterrupt):
+        grid.fit(X[:150], y[:150])
+    assert len(started) == 1
+
+
+def test_exploding_loss_is_divergence(digits_partial):
+    X, y = digits_partial
+    clf = make_clf(lr=100.0, max_epochs=5)
+    with pytest.raises(FloatingPointError, match=r"diverged.*mean labeled loss"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "net_")
+
+
+def test_sigint_handler_is_restored(digits_partial):
+    before = signal.getsignal(signal.SIGINT)
+    make_clf(max_epochs=1).fit(*digits_partial)
+    assert signal.getsignal(signal.SIGINT) is before

@@ -123,6 +123,18 @@ def test_fetch_mnist_from_npz(tmp_path):
     np.testing.assert_array_equal(y[6:], arrays["y_test"])
 
 
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 truncated", None])
+def test_unreadable_npz_names_the_file(tmp_path, content):
+    (tmp_path / "mnist").mkdir()
+    path = tmp_path / "mnist" / "mnist.npz"
+    if content is None:
+        np.savez(path, x_train=np.zeros(3))  # readable, keys missing
+    else:
+        path.write_bytes(content)
+    with pytest.raises(OSError, match="mnist.npz is not a readable MNIST archive"):
+        fetch_mnist(data_home=tmp_path, download_if_missing=False)
+
+
 @pytest.mark.parametrize("layout", ["flat", "gz", "torchvision"])
 def test_fetch_mnist_from_idx_files(tmp_path, layout):
     arrays = _fake_arrays(1)

@@ -120,3 +120,19 @@ def test_rejects_values_outside_range(bars):
 def test_clone_keeps_parameters():
     aug = RandomDistortion(max_shear=5.0, random_state=3)
     assert clone(aug).get_params() == aug.get_params()
+
+
+@pytest.mark.parametrize(
+    "shape, sigma", [((3, 2, 28, 28), 4.0), ((2, 1, 12, 20), 2.0), ((2, 1, 1, 6), 4.0)]
+)
+def test_blur_equals_torchvision(shape, sigma):
+    from torchvision.transforms.v2.functional import gaussian_blur
+
+    from sklearn_pseudolabel._distort import _gaussian_blur
+
+    X = torch.rand(shape, generator=torch.Generator().manual_seed(0))
+    _, _, height, width = shape
+    kernel = [2 * min(int(3 * sigma), (n - 1) // 2) + 1 for n in (width, height)]
+    torch.testing.assert_close(
+        _gaussian_blur(X, sigma), gaussian_blur(X, kernel, [sigma, sigma])
+    )

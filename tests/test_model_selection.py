@@ -144,6 +144,8 @@ def test_labeled_scorer_masks_sample_weight_and_rejects_all_unlabeled():
     with pytest.raises(ValueError, match="every value of y is -1"):
         scorer(model, X, np.full(90, -1))
     assert "accuracy" in repr(scorer)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        scorer(model, X, y_partial[:50])
 
 
 def test_cross_validate_train_scores_with_label_spreading():

@@ -47,6 +47,14 @@ def test_unlabeled_rows_pass_through_once_at_the_end():
     assert (y_res[:-2] != -1).all()
 
 
+def test_string_minus_one_rows_are_unlabeled_too():
+    X = np.random.RandomState(0).rand(6, 64)
+    y = np.array(["a", "b", "-1", "b", "-1", "a"])
+    X_res, y_res = AugmentationSampler(n_copies=2, random_state=0).fit_resample(X, y)
+    assert X_res.shape == (4 + 24 + 2, 64)
+    assert y_res[-2:].tolist() == ["-1", "-1"] and "-1" not in y_res[:-2]
+
+
 def test_reproducible_and_input_untouched():
     X = np.random.RandomState(0).rand(5, 8, 8)
     y = np.arange(5) % 2
