@@ -170,7 +170,7 @@ class _BaseAugmenter(TransformerMixin, BaseEstimator):
         out = np.empty_like(X)
         for start in range(0, len(X), _CHUNK):
             chunk = np.ascontiguousarray(X[start : start + _CHUNK])
-            batch = torch.from_numpy(chunk).to(self.device, copy=True)
+            batch = torch.tensor(chunk, device=self.device)
             batch = batch.to(dtype).reshape(-1, *shape)
             batch = self._augment(batch, generator, low, high, **enabled)
             if X.dtype == np.uint8:

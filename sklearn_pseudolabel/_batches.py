@@ -32,12 +32,14 @@ class TensorDataset(Dataset):
 class EvalBatches:
     """Consecutive slices of a :class:`TensorDataset`, for inference.
 
-    Yields ``(X_batch, None)`` pairs, the format skorch's ``evaluation_step``
-    unpacks.
+    Yields ``(X_batch, y_batch)`` pairs, the format skorch's
+    ``evaluation_step`` and ``validation_step`` unpack (``y_batch`` is None
+    when the dataset has no targets).
     """
 
     def __init__(self, dataset, batch_size):
         self.X = dataset.X
+        self.y = dataset.y
         self.batch_size = batch_size
 
     def __len__(self):
@@ -45,7 +47,8 @@ class EvalBatches:
 
     def __iter__(self):
         for start in range(0, len(self.X), self.batch_size):
-            yield self.X[start : start + self.batch_size], None
+            rows = slice(start, start + self.batch_size)
+            yield self.X[rows], (self.y[rows] if self.y is not None else None)
 
 
 def _index_batches(n, batch_size, n_steps, generator, device):

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import _safe_indexing, check_random_state, column_or_1d
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -41,7 +42,8 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
-from skorch.callbacks import LRScheduler
+from skorch.callbacks import EarlyStopping, LRScheduler
+from skorch.helper import predefined_split
 
 from . import parts
 from ._batches import TensorDataset
@@ -54,7 +56,7 @@ from ._validation import (
     resolve_image_shape,
     unlabeled_mask,
 )
-from .callbacks import DivergenceGuard, WeightAverage
+from .callbacks import DivergenceGuard, HeldOutAccuracy, WeightAverage
 
 __all__ = ["PseudoLabelCNNClassifier"]
 
@@ -85,6 +87,40 @@ _CNN_DEFAULTS = {
         "init",
     )
 }
+
+
+def _silent(*args, **kwargs):
+    """Print nothing: the sink of a silent EarlyStopping."""
+
+
+def _check_monitored_scores(callbacks, validating):
+    """Name what a user callback monitors that nothing will record."""
+    recorded = {"train_loss", "train_loss_best"}
+    if validating:
+        recorded |= {"valid_loss", "valid_loss_best", "valid_acc", "valid_acc_best"}
+    for callback in callbacks:
+        name = getattr(callback, "name", None)
+        if isinstance(callback, HeldOutAccuracy):
+            if validating and name in ("valid_acc", "valid_loss"):
+                raise ValueError(
+                    f"HeldOutAccuracy(name={name!r}) would overwrite the "
+                    "early_stopping validation score of the same name: give it "
+                    "another name."
+                )
+            recorded |= {name, name + "_best"}
+    for callback in callbacks:
+        monitor = getattr(callback, "monitor", None)
+        if (
+            isinstance(monitor, str)
+            and monitor.startswith("valid_")
+            and monitor not in recorded
+        ):
+            raise ValueError(
+                f"{type(callback).__name__} monitors {monitor!r}, which needs "
+                "validation data: set early_stopping=True (a stratified "
+                "hold-out of the labeled rows, validation_fraction) or add a "
+                "HeldOutAccuracy callback."
+            )
 
 
 class _SigintRecorder:
@@ -282,6 +318,24 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         :class:`~sklearn_pseudolabel.callbacks.HeldOutAccuracy` scores, and its
         weights become the fitted model. None uses the raw weights.
 
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the labeled rows (stratified,
+        drawn with ``random_state``; they are not trained on, not even as
+        unlabeled images), record ``valid_loss`` and ``valid_acc`` of the
+        predicting network after every epoch, and stop when ``valid_loss``
+        has not improved for ``n_iter_no_change`` epochs (as
+        :class:`~sklearn.neural_network.MLPClassifier`). The weights at the
+        stop are kept. skorch's ``EarlyStopping()`` and ``Checkpoint()`` work
+        with their defaults alongside. Inside ``GridSearchCV`` the outer split
+        is untouched: the hold-out comes from each training fold's labels.
+
+    validation_fraction : float in (0, 1), default=0.1
+        Share of the labeled rows held out with ``early_stopping``; each
+        class needs a labeled row on both sides.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement of ``valid_loss`` before stopping.
+
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (``ProgressBar``, :class:`HeldOutAccuracy`
         with ``EarlyStopping``, ...), copied at fit; the fitted copies are in
@@ -414,6 +468,9 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         "augmenter": [HasMethods(["augment_tensor"]), None],
         "augmenter_unlabeled": [HasMethods(["augment_tensor"]), None],
         "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [list, None],
         "device": [str, torch.device],
         "random_state": ["random_state"],
@@ -453,6 +510,9 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         augmenter=None,
         augmenter_unlabeled=None,
         ema_decay=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
         callbacks=None,
         device="cpu",
         random_state=None,
@@ -489,6 +549,9 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         self.augmenter = augmenter
         self.augmenter_unlabeled = augmenter_unlabeled
         self.ema_decay = ema_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
         self.device = device
         self.random_state = random_state
@@ -605,11 +668,21 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         y_encoded[~unlabeled] = encoder.transform(y[~unlabeled])
 
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        train_rows, valid_rows = self._validation_split(y_encoded, seed)
         with _forked_rng(self.device), _SigintRecorder() as ctrl_c:
             torch.manual_seed(seed)
-            net = self._build_net(image_shape, encoder.classes_, seed)
-            X_tensor = as_image_tensor(X, image_shape, net.device)
-            net.fit(X_tensor, torch.as_tensor(y_encoded, device=net.device))
+            X_tensor = as_image_tensor(X, image_shape, self.device)
+            y_tensor = torch.as_tensor(y_encoded, device=X_tensor.device)
+            valid = None
+            if valid_rows is not None:
+                valid = TensorDataset(X_tensor[valid_rows], y_tensor[valid_rows])
+            net = self._build_net(image_shape, encoder.classes_, seed, valid)
+            if train_rows is None:
+                net.fit(X_tensor, y_tensor)
+            else:
+                net.fit(X_tensor[train_rows], y_tensor[train_rows])
+            # The held-out images are not part of the fitted model.
+            net.train_split = None
             if ctrl_c.pressed:
                 # skorch swallows Ctrl-C and returns a half-trained net; like
                 # scikit-learn's estimators, stop the caller (a search too),
@@ -629,6 +702,29 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         self.net_ = net
         self.n_iter_ = len(net.history)
         return self
+
+    def _validation_split(self, y_encoded, seed):
+        """Training and validation row indices (None, None without a split)."""
+        if not self.early_stopping:
+            return None, None
+        labeled = np.flatnonzero(y_encoded >= 0)
+        try:
+            train, valid = train_test_split(
+                labeled,
+                test_size=self.validation_fraction,
+                stratify=y_encoded[labeled],
+                random_state=seed,
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"early_stopping holds out validation_fraction="
+                f"{self.validation_fraction} of the {len(labeled)} labeled rows, "
+                "stratified: every class needs a labeled row on both sides "
+                f"({exc}). Raise validation_fraction, label more rows, or turn "
+                "early_stopping off."
+            ) from exc
+        train = np.sort(np.concatenate([train, np.flatnonzero(y_encoded < 0)]))
+        return torch.as_tensor(train), torch.as_tensor(np.sort(valid))
 
     def _check_pixel_scale(self, X):
         """Warn about unscaled float pixels; reject pixels the augmenters clip."""
@@ -771,7 +867,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             )
         return {f"module__{k}": v for k, v in params.items()}
 
-    def _build_net(self, image_shape, classes, seed):
+    def _build_net(self, image_shape, classes, seed, valid=None):
         if self.lr_decay == "cosine":
             scheduler = LRScheduler(
                 policy=torch.optim.lr_scheduler.CosineAnnealingLR,
@@ -784,7 +880,20 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         callbacks = [("lr_scheduler", scheduler), ("divergence", DivergenceGuard())]
         if self.ema_decay is not None:
             callbacks.append(("weight_average", WeightAverage(self.ema_decay)))
-        callbacks += copy.deepcopy(list(self.callbacks or []))
+        if valid is not None:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=self.n_iter_no_change,
+                        sink=print if self.verbose else _silent,
+                    ),
+                )
+            )
+        user_callbacks = copy.deepcopy(list(self.callbacks or []))
+        _check_monitored_scores(user_callbacks, valid is not None)
+        callbacks += user_callbacks
         net = PseudoLabelNet(
             DropoutCNN if self.module is None else self.module,
             **self._build_module_params(image_shape, len(classes)),
@@ -796,7 +905,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            train_split=None,
+            train_split=None if valid is None else predefined_split(valid),
             dataset=TensorDataset,
             classes=classes,
             callbacks=callbacks,

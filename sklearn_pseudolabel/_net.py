@@ -11,7 +11,7 @@ is decided by the parts (:mod:`sklearn_pseudolabel.parts`) the net is given.
 import torch
 import torch.nn.functional as F
 from skorch import NeuralNetClassifier
-from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog
 
 from ._batches import EvalBatches, TwoStreamBatches
 from ._schedule import alpha_schedule
@@ -84,10 +84,25 @@ class PseudoLabelNet(NeuralNetClassifier):
 
     @property
     def _default_callbacks(self):
-        # No validation split: valid_loss / valid_acc would always be empty.
+        # valid_loss / valid_acc only with a validation split (early stopping).
+        valid = []
+        if self.train_split is not None:
+            valid = [
+                ("valid_loss", PassthroughScoring(name="valid_loss")),
+                (
+                    "valid_acc",
+                    EpochScoring(
+                        "accuracy",
+                        name="valid_acc",
+                        lower_is_better=False,
+                        use_caching=True,
+                    ),
+                ),
+            ]
         return [
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            *valid,
             ("print_log", PrintLog()),
         ]
 
@@ -108,6 +123,12 @@ class PseudoLabelNet(NeuralNetClassifier):
             )
             return self.stream_
         return EvalBatches(dataset, INFERENCE_BATCH_SIZE)
+
+    def validation_step(self, batch, **fit_params):
+        """Loss and logits of a validation batch, by the predicting network."""
+        X, y = batch
+        logits = self.predict_logits(X)
+        return {"loss": self.get_loss(logits, y, X=X, training=False), "y_pred": logits}
 
     def evaluation_step(self, batch, training=False):
         """Forward pass for prediction, under ``torch.inference_mode``."""

@@ -147,7 +147,7 @@ def as_image_tensor(X, image_shape, device="cpu"):
     """
     X = np.ascontiguousarray(X)
     check_float32_range(X)
-    tensor = torch.from_numpy(X).to(device, copy=True)
+    tensor = torch.tensor(X, device=device)
     tensor = tensor.reshape(tensor.shape[0], *image_shape)
     if tensor.dtype == torch.uint8:
         return tensor.to(torch.float32).div_(255.0)

@@ -90,23 +90,28 @@ class WeightAverage(Callback):
 class DivergenceGuard(Callback):
     """Stop training with a clear error when the loss diverges.
 
-    Two signs: a step's loss that is NaN or infinite, and an epoch whose
-    mean labeled cross-entropy exceeds ``max_loss_ratio`` times that of a
-    uniform guess, ``log(n_classes)`` (2.3 for ten classes): a network that
-    trains never gets there, one whose weights exploded (e.g. too large a
-    learning rate) does, long before its loss overflows. skorch already
-    reads each step's loss on the host for its history, so the checks cost
-    no extra device sync.
+    Two signs: a step's loss that is NaN or infinite, and an epoch whose mean
+    labeled cross-entropy exceeds ``max_loss_ratio`` times the larger of the
+    lowest earlier epoch's and that of a uniform guess, ``log(n_classes)``: a
+    network that trains does not get there, one whose weights exploded (e.g.
+    too large a learning rate) does, long before its loss overflows. The
+    first epoch, which starts from random weights (on unscaled data, with a
+    loss of hundreds), gets 1,000 times more room. skorch already reads each
+    step's loss on the host for its history, so the checks cost no extra
+    device sync.
 
     Parameters
     ----------
     max_loss_ratio : float, default=10.0
-        Largest mean labeled loss of an epoch, in units of
-        ``log(n_classes)``.
+        Largest growth of the epoch's mean labeled loss.
     """
 
     def __init__(self, max_loss_ratio=10.0):
         self.max_loss_ratio = max_loss_ratio
+
+    def on_train_begin(self, net, **kwargs):
+        """Forget the losses of an earlier fit."""
+        self.best_ = math.inf
 
     def on_batch_end(self, net, training=False, **kwargs):
         """Raise ``FloatingPointError`` when the step's loss is NaN or inf."""
@@ -116,9 +121,15 @@ class DivergenceGuard(Callback):
     def on_epoch_end(self, net, **kwargs):
         """Raise ``FloatingPointError`` when the epoch's loss exploded."""
         loss = net.history[-1].get("train_loss_labeled")
-        limit = self.max_loss_ratio * math.log(max(len(net.classes_), 2))
-        if loss is not None and loss > limit:
+        if loss is None or not math.isfinite(loss):
+            return
+        uniform = math.log(max(len(net.classes_), 2))
+        limit = self.max_loss_ratio * max(self.best_, uniform)
+        if math.isinf(self.best_):
+            limit = 1000 * self.max_loss_ratio * uniform
+        if loss > limit:
             self._check(net, loss, f" (mean labeled loss; more than {limit:.3g})")
+        self.best_ = min(self.best_, loss)
 
     def _check(self, net, loss, what):
         if math.isfinite(loss) and not what:

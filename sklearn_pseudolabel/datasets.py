@@ -136,7 +136,7 @@ def _load_local(folder):
     if npz.is_file():
         keys = ("x_train", "y_train", "x_test", "y_test")
         try:
-            with np.load(npz) as f:
+            with open(npz, "rb") as file, np.load(file) as f:
                 return {k: f[k] for k in keys}
         except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             raise OSError(

@@ -76,16 +76,25 @@ def test_divergence_guard_limits_the_epoch_loss():
     from sklearn_pseudolabel.callbacks import DivergenceGuard
 
     history = History()
-    history.new_epoch()
-    history.record("train_loss_labeled", 23.0)
     net = SimpleNamespace(
         history=history, classes_=np.arange(10), lr=0.1, alpha_f=1.0, alpha_=0.5
     )
     guard = DivergenceGuard()
-    guard.on_epoch_end(net)  # below 10 * log(10) = 23.03
-    history.record("train_loss_labeled", 23.1)
-    with pytest.raises(FloatingPointError, match=r"loss is 23.1 .*more than 23"):
+    guard.on_train_begin(net)
+
+    def epoch(loss):
+        history.new_epoch()
+        history.record("train_loss_labeled", loss)
         guard.on_epoch_end(net)
+
+    epoch(20000.0)  # first epoch: up to 10,000 * log(10) = 23,026
+    epoch(0.5)
+    epoch(23.0)  # up to 10 * max(0.5, log(10)) = 23.03
+    with pytest.raises(FloatingPointError, match=r"loss is 23.1 .*more than 23"):
+        epoch(23.1)
+    guard.on_train_begin(net)
+    with pytest.raises(FloatingPointError, match=r"loss is 2.4e\+04 .*than 2.3e\+04"):
+        epoch(24000.0)
     history.new_batch()
     history.record_batch("train_loss", float("nan"))
     with pytest.raises(FloatingPointError, match=r"loss is nan\. Lower lr \(now 0.1\)"):

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback, EarlyStopping
 
 from sklearn_pseudolabel import PseudoLabelCNNClassifier, alpha_schedule
+from sklearn_pseudolabel.callbacks import HeldOutAccuracy
 from sklearn_pseudolabel.parts import KeepAll
 
 from .conftest import TINY
@@ -788,3 +789,62 @@ def test_sigint_handler_is_restored(digits_partial):
     before = signal.getsignal(signal.SIGINT)
     make_clf(max_epochs=1).fit(*digits_partial)
     assert signal.getsignal(signal.SIGINT) is before
+
+
+# ------------------------------------------------------------ early stopping
+class _TrainingRows(Callback):
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.n_rows, self.n_labeled = len(X), int((y >= 0).sum())
+
+
+def test_early_stopping_holds_out_labeled_rows(digits_partial, tmp_path):
+    from skorch.callbacks import Checkpoint
+
+    X, y = digits_partial
+    clf = make_clf(
+        early_stopping=True,
+        n_iter_no_change=2,
+        max_epochs=40,
+        callbacks=[_TrainingRows(), EarlyStopping(), Checkpoint(dirname=tmp_path)],
+    ).fit(X, y)
+    rows = dict(clf.net_.callbacks_)["_TrainingRows"]
+    # 10 % of the 100 labels (one per class) are held out, never trained on.
+    assert (rows.n_rows, rows.n_labeled) == (390, 90)
+    h = clf.history_
+    loss = np.array(h[:, "valid_loss"])
+    assert np.isfinite(loss).all() and len(h[:, "valid_acc"]) == clf.n_iter_
+    # Stopped after 2 epochs without a new best valid_loss.
+    assert clf.n_iter_ < 40
+    assert np.argmin(loss) == clf.n_iter_ - 3
+    assert (tmp_path / "params.pt").exists()  # skorch's Checkpoint, defaults
+    assert clf.net_.train_split is None  # the held-out images are not pickled
+
+
+def test_early_stopping_split_is_seeded_and_stratified(digits_partial):
+    X, y = digits_partial
+    splits = [
+        make_clf(early_stopping=True, random_state=s)._validation_split(
+            np.where(y == -1, -1, y), seed=s
+        )[1]
+        for s in (0, 0, 1)
+    ]
+    assert splits[0].tolist() == splits[1].tolist() != splits[2].tolist()
+    assert sorted(y[splits[0].numpy()]) == list(range(10))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(early_stopping=True, validation_fraction=0.05), "every class needs"),
+        (dict(callbacks=[EarlyStopping()]), "monitors 'valid_loss', which needs"),
+        (
+            dict(early_stopping=True, callbacks=[HeldOutAccuracy([[0.0]], [0])]),
+            "overwrite the early_stopping validation score",
+        ),
+    ],
+)
+def test_early_stopping_errors(digits_partial, params, match):
+    clf = make_clf(**params)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(*digits_partial)
+    assert not hasattr(clf, "net_")
