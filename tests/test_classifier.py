@@ -5,6 +5,7 @@ import warnings
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -675,7 +676,12 @@ def test_string_labels_with_string_minus_one(digits_partial):
 
 
 @pytest.mark.parametrize(
-    "view", [lambda X: X[::-1], lambda X: np.flip(X.reshape(-1, 8, 8), axis=2)]
+    "view",
+    [
+        lambda X: X[::-1],
+        lambda X: np.flip(X.reshape(-1, 8, 8), axis=2),
+        lambda X: pd.DataFrame(X).iloc[::-1],
+    ],
 )
 def test_reversed_views_fit_and_predict(fitted, digits_partial, view):
     X, y = digits_partial
