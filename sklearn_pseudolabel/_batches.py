@@ -12,7 +12,19 @@ import math
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["EvalBatches", "TensorDataset", "TwoStreamBatches"]
+__all__ = ["EvalBatches", "TensorDataset", "TwoStreamBatches", "steps_per_epoch"]
+
+
+def steps_per_epoch(n_labeled, n_unlabeled, batch_size, batch_size_unlabeled):
+    """Return the steps of an epoch: one pass over the larger stream.
+
+    Batch sizes are capped at their stream's size.
+    """
+    n_steps = math.ceil(n_labeled / min(batch_size, n_labeled))
+    if n_unlabeled:
+        n_u = math.ceil(n_unlabeled / min(batch_size_unlabeled, n_unlabeled))
+        n_steps = max(n_steps, n_u)
+    return n_steps
 
 
 class TensorDataset(Dataset):
@@ -106,11 +118,12 @@ class TwoStreamBatches:
         return len(self.unlabeled_idx)
 
     def __len__(self):
-        n_steps = math.ceil(len(self.labeled_idx) / self.batch_size)
-        if self.n_unlabeled:
-            n_u = math.ceil(self.n_unlabeled / self.batch_size_unlabeled)
-            n_steps = max(n_steps, n_u)
-        return n_steps
+        return steps_per_epoch(
+            len(self.labeled_idx),
+            self.n_unlabeled,
+            self.batch_size,
+            self.batch_size_unlabeled,
+        )
 
     def __iter__(self):
         n_steps = len(self)

@@ -8,7 +8,18 @@ from sklearn.utils._param_validation import Interval
 
 from ._augment import _BaseAugmenter
 
-__all__ = ["RandomDistortion"]
+__all__ = ["RandomDistortion", "WEAK_DISTORTION"]
+
+#: A weak view: small rotations, zooms and shifts, no elastic warp or erasing
+#: (the classifier's ``augmenter="auto"``).
+WEAK_DISTORTION = dict(
+    max_rotation=10.0,
+    max_shear=0.0,
+    max_scale=0.1,
+    max_translation=0.1,
+    elastic_alpha=0.0,
+    erase_size=0.0,
+)
 
 
 def _uniform(n, low, high, generator, like):

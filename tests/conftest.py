@@ -10,6 +10,22 @@ from sklearn_pseudolabel import hide_labels
 #: A network small enough for a fit in well under a second on CPU.
 TINY = dict(channels=(8, 16, 16), batch_size=32, batch_size_unlabeled=32)
 
+#: The step of the reference experiment (Lee's loss, per-epoch refresh by the
+#: raw weights, no threshold, no augmentation, plain CNN, exponential decay):
+#: the tests of the training mechanics pin it, independent of the defaults.
+REFERENCE_STEP = dict(
+    alpha_f=3.0,
+    refresh="epoch",
+    threshold=None,
+    ema_decay=None,
+    augmenter=None,
+    batch_norm=False,
+    hidden_units=0,
+    lr_decay=0.998,
+    nesterov=False,
+    weight_decay=0.0,
+)
+
 
 @pytest.fixture(autouse=True)
 def _single_thread_torch():

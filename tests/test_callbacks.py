@@ -5,11 +5,13 @@ from skorch.callbacks import EarlyStopping
 from sklearn_pseudolabel import PseudoLabelCNNClassifier
 from sklearn_pseudolabel.callbacks import HeldOutAccuracy
 
-from .conftest import TINY
+from .conftest import REFERENCE_STEP, TINY
 
 
 def _clf(**params):
-    kwargs = dict(TINY, max_epochs=4, T1=1, T2=3, lr=0.05, random_state=0)
+    kwargs = dict(
+        TINY, **REFERENCE_STEP, max_epochs=4, T1=1, T2=3, lr=0.05, random_state=0
+    )
     kwargs.update(params)
     return PseudoLabelCNNClassifier(**kwargs)
 

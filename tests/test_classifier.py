@@ -21,11 +21,13 @@ from sklearn_pseudolabel import PseudoLabelCNNClassifier, alpha_schedule
 from sklearn_pseudolabel.callbacks import HeldOutAccuracy
 from sklearn_pseudolabel.parts import KeepAll
 
-from .conftest import TINY
+from .conftest import REFERENCE_STEP, TINY
 
 
 def make_clf(**params):
-    kwargs = dict(TINY, max_epochs=4, T1=1, T2=3, lr=0.05, random_state=0)
+    kwargs = dict(
+        TINY, **REFERENCE_STEP, max_epochs=4, T1=1, T2=3, lr=0.05, random_state=0
+    )
     kwargs.update(params)
     return PseudoLabelCNNClassifier(**kwargs)
 

@@ -14,11 +14,13 @@ from torch import nn
 from sklearn_pseudolabel import PseudoLabelCNNClassifier, RandomDistortion, parts
 from sklearn_pseudolabel._net import PseudoLabelNet
 
-from .conftest import TINY
+from .conftest import REFERENCE_STEP, TINY
 
 
 def make_clf(**params):
-    kwargs = dict(TINY, max_epochs=4, T1=1, T2=3, lr=0.05, random_state=0)
+    kwargs = dict(
+        TINY, **REFERENCE_STEP, max_epochs=4, T1=1, T2=3, lr=0.05, random_state=0
+    )
     kwargs.update(params)
     return PseudoLabelCNNClassifier(**kwargs)
 
@@ -257,14 +259,19 @@ def test_user_module_clone_pickle_gridsearch(digits):
     "params, error, match",
     [
         (dict(module=nn.Linear(64, 10)), TypeError, "not an instance"),
-        (dict(module=mlp, channels=(4, 4, 4)), ValueError, "channels configure"),
+        (dict(module=mlp, channels=(4, 4, 4)), ValueError, "^channels configure"),
+        (
+            dict(module=mlp, batch_norm=False, dropout=0.2),
+            ValueError,
+            "^dropout, batch_norm configure",
+        ),
         (dict(module__hidden=3), ValueError, "need a user module"),
         (dict(module="mlp"), ValueError, "module"),
     ],
 )
 def test_user_module_errors(digits_partial, params, error, match):
     X, y = digits_partial
-    clf = make_clf(**params)
+    clf = PseudoLabelCNNClassifier(max_epochs=1, **params)
     with pytest.raises(error, match=match):
         clf.fit(X, y)
     assert not hasattr(clf, "net_")
@@ -366,3 +373,57 @@ def test_host_reads_are_detected(digits_partial, host_reads):
     X, y = digits_partial
     make_clf(mask=_SyncingMask(), max_epochs=3).fit(X, y)
     assert set(host_reads) == {"boolean index", "__float__"}
+
+
+# ------------------------------------------------------------------ defaults
+@pytest.mark.parametrize(
+    "params, sizes, expected",
+    [
+        # MNIST, 100 labels: 134 steps per epoch -> 30 epochs, ramp of 3.
+        (dict(), (100, 59_900), (30, 0, 3)),
+        # sklearn digits: 3 steps per epoch -> 500 epochs for 1,500 steps.
+        (dict(), (100, 1_157), (500, 0, 50)),
+        (dict(max_epochs=20), (100, 1_157), (20, 0, 2)),
+        (dict(max_epochs=20, T1=5), (100, 1_157), (20, 5, 5)),
+        (dict(max_epochs=20, T2=12), (100, 1_157), (20, 0, 12)),
+        # No unlabeled rows: the labeled stream sets the epoch (2 steps).
+        (dict(), (100, 0), (750, 0, 75)),
+    ],
+)
+def test_automatic_schedule(params, sizes, expected):
+    assert PseudoLabelCNNClassifier(**params)._schedule(*sizes) == expected
+
+
+def test_automatic_augmenter_follows_the_images():
+    clf = PseudoLabelCNNClassifier()
+    X = np.zeros((4, 64), dtype=np.uint8)
+    X[:, 10] = 51
+    aug = clf._default_augmenter(X, (1, 8, 8))
+    assert isinstance(aug, RandomDistortion) and aug.value_range == (0.0, 0.2)
+    assert aug.elastic_alpha == 0 and aug.erase_size == 0 and aug.max_rotation == 10
+    floats = np.linspace(-1, 3, 4 * 64).reshape(4, 64)
+    assert clf._default_augmenter(floats, (1, 8, 8)).value_range == (-1.0, 3.0)
+    # Rows of features, blank images: no augmentation.
+    assert clf._default_augmenter(floats, (1, 1, 64)) is None
+    assert clf._default_augmenter(np.zeros((4, 64)), (1, 8, 8)) is None
+    # A given augmenter is used as it is; None means none.
+    given = RandomDistortion()
+    assert (
+        PseudoLabelCNNClassifier(augmenter=given)._default_augmenter(X, None) is given
+    )
+    assert PseudoLabelCNNClassifier(augmenter=None)._default_augmenter(X, None) is None
+
+
+def test_defaults_build_the_recipe(digits_partial):
+    X, y = digits_partial
+    clf = PseudoLabelCNNClassifier(max_epochs=2, random_state=0).fit(X, y)
+    net = clf.net_
+    assert isinstance(net.views.labeled, RandomDistortion)
+    assert net.views.unlabeled is None
+    assert isinstance(net.teacher, parts.EvalTeacher) and net.refresh == "batch"
+    assert isinstance(net.mask, parts.FixedThreshold) and net.mask.threshold == 0.95
+    assert "weight_average" in dict(net.callbacks_)
+    assert any(isinstance(m, nn.BatchNorm2d) for m in clf.module_.modules())
+    # T1 = 0, T2 = round(0.1 * 2) = 0: the full weight from the start.
+    assert clf.history_[:, "alpha"] == [1.0, 1.0]
+    assert clf.history_[1, "lr"] == pytest.approx(0.025)  # cosine, half-way
