@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from _report import mnist_home, table, write_section
+from _report import REFERENCE, mnist_home, table, write_section
 
 VARIANTS = ["none", "on the fly", "static 30x"]
 
@@ -36,7 +36,7 @@ def run_variant(variant, max_epochs):
 
     X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
     X, y = X[:50_000], hide_labels(y[:50_000], 3000, random_state=0)
-    params = dict(max_epochs=max_epochs, T1=0, T2=0, random_state=0)
+    params = dict(REFERENCE, max_epochs=max_epochs, T1=0, T2=0, random_state=0)
     if variant == "on the fly":
         params["augmenter"] = ImageAugmenter()
     elif variant == "static 30x":

@@ -28,7 +28,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from _report import ROOT, mnist_home, table, write_section  # noqa: E402
+from _report import REFERENCE, ROOT, mnist_home, table, write_section  # noqa: E402
 
 from sklearn_pseudolabel import (  # noqa: E402
     AugmentationSampler,
@@ -79,9 +79,7 @@ def main():
                 X_fit, y_fit
             )
         clf = PseudoLabelCNNClassifier(
-            **schedule,
-            **scale,
-            **params,
+            **{**REFERENCE, **schedule, **scale, **params},
             device=args.device,
             random_state=0,
             verbose=1,

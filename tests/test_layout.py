@@ -1,0 +1,82 @@
+"""The package's import graph: no cycles, and low-level modules stay low."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "sklearn_pseudolabel"
+
+#: Modules that must not import any module of the package outside the listed
+#: ones (their layer and below).
+LOW_LEVEL = {
+    "parts": {"parts"},
+    "_schedule": set(),
+    "_validation": set(),
+    "_batches": set(),
+    "_cnn": set(),
+    "_augment": {"_validation"},
+    "_distort": {"_augment", "_validation"},
+    "callbacks": {"_validation"},
+    "_net": {"_batches", "_schedule", "parts"},
+}
+
+
+def _module_name(path):
+    relative = path.relative_to(PACKAGE).with_suffix("")
+    parts = relative.parts[:-1] if relative.name == "__init__" else relative.parts
+    return ".".join(parts) or "__init__"
+
+
+def _imports(path):
+    """Top-level package modules that ``path`` imports (relative imports)."""
+    name = _module_name(path)
+    package = name.split(".")[:-1] if path.name != "__init__.py" else name.split(".")
+    if name == "__init__":
+        package = []
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[: len(package) - (node.level - 1)]
+            if node.module:
+                target = [*base, *node.module.split(".")]
+                found.add(target[0])
+            else:  # from . import x
+                found.update(([*base, alias.name][0]) for alias in node.names)
+    return found - {name.split(".")[0]} if "." in name else found - {name}
+
+
+@pytest.fixture(scope="module")
+def graph():
+    graph = {}
+    for path in PACKAGE.rglob("*.py"):
+        top = _module_name(path).split(".")[0]
+        graph.setdefault(top, set()).update(_imports(path))
+    return graph
+
+
+def test_no_import_cycles(graph):
+    visiting, done = set(), set()
+
+    def visit(node, trail):
+        if node in done:
+            return
+        assert node not in visiting, f"import cycle: {' -> '.join(trail + [node])}"
+        visiting.add(node)
+        for target in graph.get(node, ()):
+            if target != "__init__":
+                visit(target, trail + [node])
+        visiting.discard(node)
+        done.add(node)
+
+    for node in graph:
+        visit(node, [])
+
+
+@pytest.mark.parametrize("module, allowed", sorted(LOW_LEVEL.items()))
+def test_low_level_modules_import_only_below(graph, module, allowed):
+    assert graph[module] <= allowed, f"{module} imports {graph[module] - allowed}"
+
+
+def test_nothing_imports_the_demo(graph):
+    assert not [m for m, targets in graph.items() if "__main__" in targets]
