@@ -41,8 +41,11 @@ def _imports(path):
             if node.module:
                 target = [*base, *node.module.split(".")]
                 found.add(target[0])
-            else:  # from . import x
-                found.update(([*base, alias.name][0]) for alias in node.names)
+            else:  # from . import x: a module, or a name of the package
+                for alias in node.names:
+                    where = PACKAGE.joinpath(*base, alias.name)
+                    is_module = where.is_dir() or where.with_suffix(".py").exists()
+                    found.add([*base, alias.name][0] if is_module else "__init__")
     return found - {name.split(".")[0]} if "." in name else found - {name}
 
 
