@@ -26,6 +26,7 @@ REFERENCE = dict(
     T2=600,
     max_epochs=600,
     refresh="epoch",
+    mask="fixed",
     threshold=None,
     ema_decay=None,
     batch_size=128,

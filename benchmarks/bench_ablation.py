@@ -23,7 +23,16 @@ import json
 import time
 
 import numpy as np
-from _report import _COMMIT, _DIRTY, ROOT, command, mnist_home, table, write_section
+from _report import (
+    _COMMIT,
+    _DIRTY,
+    REFERENCE,
+    ROOT,
+    command,
+    mnist_home,
+    table,
+    write_section,
+)
 
 from sklearn_pseudolabel import (
     ImageAugmenter,
@@ -66,6 +75,7 @@ def recipe(epochs):
         T2=max(epochs // 10, 1),
         refresh="batch",
         teacher="eval",
+        mask="fixed",
         threshold=0.95,
         ema_decay=0.99,
         lr=0.05,
@@ -85,6 +95,7 @@ def configurations(epochs):
         return {**base, **params}
 
     old_best = dict(
+        REFERENCE,
         channels=(16, 32, 64),
         batch_size_unlabeled=256,
         max_epochs=epochs,
@@ -117,6 +128,9 @@ def configurations(epochs):
         "lr x0.9 per epoch": change(lr_decay=0.9),
         "unlabeled batch 64": change(batch_size_unlabeled=64),
         "class-adaptive threshold": change(mask="class_adaptive"),
+        "class-adaptive threshold + distribution alignment": change(
+            mask="class_adaptive", distribution_alignment=True
+        ),
         "distribution alignment": change(distribution_alignment=True),
         "soft targets T=0.5": change(targets="soft", temperature=0.5),
         "threshold 0.8": change(threshold=0.8),

@@ -1,8 +1,8 @@
 """The skorch net that trains with Pseudo-Label: two-stream epochs, α(t)·loss_u.
 
 Only skorch's documented hooks are overridden (``get_iterator``,
-``train_step_single``, ``evaluation_step``, ``on_train_begin`` /
-``on_train_end``, ``on_epoch_begin`` / ``on_epoch_end``,
+``train_step_single``, ``validation_step``, ``evaluation_step``,
+``on_train_begin`` / ``on_train_end``, ``on_epoch_begin`` / ``on_epoch_end``,
 ``_default_callbacks``); the optimizer step, callbacks, history, printing and
 device handling are skorch's own. What a step does with the unlabeled images
 is decided by the parts (:mod:`sklearn_pseudolabel.parts`) the net is given.

@@ -16,6 +16,7 @@ TINY = dict(channels=(8, 16, 16), batch_size=32, batch_size_unlabeled=32)
 REFERENCE_STEP = dict(
     alpha_f=3.0,
     refresh="epoch",
+    mask="fixed",
     threshold=None,
     ema_decay=None,
     augmenter=None,

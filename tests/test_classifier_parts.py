@@ -421,7 +421,8 @@ def test_defaults_build_the_recipe(digits_partial):
     assert isinstance(net.views.labeled, RandomDistortion)
     assert net.views.unlabeled is None
     assert isinstance(net.teacher, parts.EvalTeacher) and net.refresh == "batch"
-    assert isinstance(net.mask, parts.FixedThreshold) and net.mask.threshold == 0.95
+    assert isinstance(net.mask, parts.ClassAdaptiveThreshold)
+    assert net.mask.threshold == 0.95
     assert "weight_average" in dict(net.callbacks_)
     assert any(isinstance(m, nn.BatchNorm2d) for m in clf.module_.modules())
     # T1 = 0, T2 = round(0.1 * 2) = 0: the full weight from the start.
