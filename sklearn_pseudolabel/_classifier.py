@@ -183,9 +183,8 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     trained through skorch with SGD. The defaults are the library's measured
     best recipe at a CPU budget (MNIST with 100 labels in about a quarter of
     an hour on 2 cores; see the user guide): a batch-normalised CNN, a
-    mean teacher labelling the clean unlabeled images per batch, class-wise
-    confidence thresholds up to 0.95 (FlexMatch), a weak augmentation of the
-    labeled images, cosine
+    mean teacher labelling the clean unlabeled images per batch, a 0.95
+    confidence threshold, a weak augmentation of the labeled images, cosine
     learning-rate decay, and a run length and α ramp that adapt to the data
     set. The reference configuration of Lee (2013) and the 2017 report is one
     dictionary of parameters away (user guide, "The reference configuration").
@@ -233,7 +232,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         that favours some classes; see
         :class:`~sklearn_pseudolabel.parts.DistributionAlignment`.
 
-    mask : {"fixed", "class_adaptive"} or Mask, default="class_adaptive"
+    mask : {"fixed", "class_adaptive"} or Mask, default="fixed"
         How much each pseudo-label counts. ``"fixed"``: those whose
         probability reaches ``threshold`` (all of them when ``threshold`` is
         None); ``"class_adaptive"``: class-wise thresholds lowered for classes
@@ -515,7 +514,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         targets="hard",
         temperature=1.0,
         distribution_alignment=False,
-        mask="class_adaptive",
+        mask="fixed",
         threshold=0.95,
         batch_size=64,
         batch_size_unlabeled=448,

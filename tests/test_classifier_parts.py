@@ -421,7 +421,7 @@ def test_defaults_build_the_recipe(digits_partial):
     assert isinstance(net.views.labeled, RandomDistortion)
     assert net.views.unlabeled is None
     assert isinstance(net.teacher, parts.EvalTeacher) and net.refresh == "batch"
-    assert isinstance(net.mask, parts.ClassAdaptiveThreshold)
+    assert isinstance(net.mask, parts.FixedThreshold)
     assert net.mask.threshold == 0.95
     assert "weight_average" in dict(net.callbacks_)
     assert any(isinstance(m, nn.BatchNorm2d) for m in clf.module_.modules())
