@@ -8,6 +8,7 @@ produced it, so that every number there comes from a script run.
 import os
 import platform
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -88,7 +89,7 @@ def machine(device="cpu"):
 def command():
     """Return the command line that ran this script, relative to the repository."""
     script = Path(sys.argv[0]).resolve().relative_to(ROOT)
-    return " ".join([".venv/bin/python", str(script), *sys.argv[1:]])
+    return shlex.join([".venv/bin/python", str(script), *sys.argv[1:]])
 
 
 def write_section(name, title, body, device="cpu"):

@@ -147,7 +147,13 @@ def main():
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--list", action="store_true")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rebuild the section, run nothing"
+    )
     args = parser.parse_args()
+    if args.report_only:
+        report()
+        return
     configs = configurations(args.epochs)
     if args.list:
         print("\n".join(configs))
@@ -233,11 +239,12 @@ def report():
         "lr ×0.9 per epoch, 256 unlabeled per step). Rows `v1: ...` ablate "
         "the first candidate, which also gave the student a strong view "
         "(`RandomDistortion()`; the script at commit 7e9b463). Rows sorted by "
-        "mean "
-        "error within each budget. Every run, with the command that made it, "
-        "is a line of `benchmarks/results/ablation.jsonl`; fit times are "
-        "minutes on this machine's 2 cores with nothing else running unless "
-        "the run's line says otherwise.\n\n"
+        "mean error within each budget. Every run, with the command that made "
+        "it, is a line of `benchmarks/results/ablation.jsonl`. Fit times are "
+        "minutes on this machine's 2 cores, but most of these runs shared the "
+        "cores with other work (tests, short digit runs): read them as upper "
+        "bounds and compare errors, not times; the timed figures are in the "
+        "Lee-table sections, run alone.\n\n"
         + table(
             [
                 "labels",
@@ -251,6 +258,8 @@ def report():
             ],
             lines,
         )
+        + "\n\nCommands (each row's own is in the log):\n\n"
+        + "\n".join(f"- `{c}`" for c in dict.fromkeys(r["command"] for r in rows))
     )
     write_section("ablation", "Ablations at 100 labels (MNIST)", body)
 
