@@ -26,13 +26,13 @@ import numpy as np
 from _report import (
     _COMMIT,
     _DIRTY,
-    REFERENCE,
     ROOT,
     command,
     mnist_home,
     table,
     write_section,
 )
+from bench_lee_table import configurations as lee_table_configurations
 
 from sklearn_pseudolabel import (
     ImageAugmenter,
@@ -41,19 +41,13 @@ from sklearn_pseudolabel import (
     fetch_mnist,
     hide_labels,
 )
+from sklearn_pseudolabel._distort import WEAK_DISTORTION
 from sklearn_pseudolabel.callbacks import HeldOutAccuracy
 
 LOG = ROOT / "benchmarks" / "results" / "ablation.jsonl"
 
-#: The weak view: small shifts, rotations and zooms.
-WEAK = dict(
-    max_rotation=10.0,
-    max_shear=0.0,
-    max_scale=0.1,
-    max_translation=0.1,
-    elastic_alpha=0.0,
-    erase_size=0.0,
-)
+#: The weak view: small shifts, rotations and zooms (``augmenter="auto"``).
+WEAK = WEAK_DISTORTION
 
 
 def recipe(epochs):
@@ -94,23 +88,9 @@ def configurations(epochs):
     def change(**params):
         return {**base, **params}
 
-    old_best = dict(
-        REFERENCE,
-        channels=(16, 32, 64),
-        batch_size_unlabeled=256,
-        max_epochs=epochs,
-        lr=0.05,
-        lr_decay=0.9,
-        nesterov=True,
-        alpha_f=1.0,
-        T1=1,
-        T2=max(epochs // 4, 1),
-        refresh="batch",
-        threshold=0.95,
-        ema_decay=0.99,
-        augmenter=ImageAugmenter(),
-        augmenter_unlabeled=ImageAugmenter(),
-    )
+    old_best = lee_table_configurations(epochs, lr_decay=0.9)[
+        "Pseudo-Label + augmentation (threshold 0.95, EMA 0.99)"
+    ]
     return {
         "recipe": base,
         "supervised (recipe, alpha_f=0)": change(alpha_f=0.0),

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_digits
+from skorch.callbacks import Callback
 
 from sklearn_pseudolabel import hide_labels
 
@@ -49,6 +50,19 @@ def digits_partial(digits):
     """The digits with 100 labels (10 per class) kept, the rest -1."""
     X, y = digits
     return X, hide_labels(y, n_labeled=100, random_state=0)
+
+
+class RecordWeights(Callback):
+    """Copies of the module's weights after every training step (``steps``)."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.steps = []
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.steps.append(
+                {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+            )
 
 
 def mnist_home():

@@ -21,7 +21,7 @@ from sklearn_pseudolabel import PseudoLabelCNNClassifier, alpha_schedule
 from sklearn_pseudolabel.callbacks import HeldOutAccuracy
 from sklearn_pseudolabel.parts import KeepAll
 
-from .conftest import REFERENCE_STEP, TINY
+from .conftest import REFERENCE_STEP, TINY, RecordWeights
 
 
 def make_clf(**params):
@@ -549,25 +549,12 @@ def test_refresh_runs_in_inference_mode_in_large_batches(digits):
 
 
 # --------------------------------------------------------- weight average
-class _RecordWeights(Callback):
-    """Copies of the module's weights after every training step."""
-
-    def on_train_begin(self, net, **kwargs):
-        self.steps = []
-
-    def on_batch_end(self, net, training=False, **kwargs):
-        if training:
-            self.steps.append(
-                {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
-            )
-
-
 def test_ema_weights_are_the_exponential_average_of_the_steps(digits_partial):
     X, y = digits_partial
     decay = 0.8
-    clf = make_clf(ema_decay=decay, callbacks=[_RecordWeights()]).fit(X, y)
+    clf = make_clf(ema_decay=decay, callbacks=[RecordWeights()]).fit(X, y)
     (steps,) = [
-        cb.steps for _, cb in clf.net_.callbacks_ if isinstance(cb, _RecordWeights)
+        cb.steps for _, cb in clf.net_.callbacks_ if isinstance(cb, RecordWeights)
     ]
     assert len(steps) == 4 * 10  # 4 epochs of ceil(300 / 32) steps
     expected = dict(steps[0])  # the average starts at the first step's weights

@@ -8,13 +8,12 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
-from skorch.callbacks import Callback
 from torch import nn
 
 from sklearn_pseudolabel import PseudoLabelCNNClassifier, RandomDistortion, parts
 from sklearn_pseudolabel._net import PseudoLabelNet
 
-from .conftest import REFERENCE_STEP, TINY
+from .conftest import REFERENCE_STEP, TINY, RecordWeights
 
 
 def make_clf(**params):
@@ -121,17 +120,6 @@ def test_cosine_lr_and_weight_decay(digits_partial):
     assert clf.net_.optimizer_.param_groups[0]["weight_decay"] == 1e-3
 
 
-class _RecordWeights(Callback):
-    def on_train_begin(self, net, **kwargs):
-        self.steps = []
-
-    def on_batch_end(self, net, training=False, **kwargs):
-        if training:
-            self.steps.append(
-                {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
-            )
-
-
 def test_weight_average_warms_up_in_short_runs(digits_partial):
     # 4 steps: a fixed decay of 0.99 would return almost the initial weights.
     X, y = digits_partial
@@ -139,12 +127,10 @@ def test_weight_average_warms_up_in_short_runs(digits_partial):
         ema_decay=0.99,
         max_epochs=1,
         batch_size=25,
-        callbacks=[_RecordWeights()],
+        callbacks=[RecordWeights()],
         batch_norm=True,
     ).fit(X[y != -1], y[y != -1])
-    (steps,) = [
-        c.steps for _, c in clf.net_.callbacks_ if isinstance(c, _RecordWeights)
-    ]
+    (steps,) = [c.steps for _, c in clf.net_.callbacks_ if isinstance(c, RecordWeights)]
     assert len(steps) == 4
     expected = dict(steps[0])
     for t, weights in enumerate(steps[1:], start=1):
