@@ -158,11 +158,13 @@ def report(args, names, errors, minutes):
         + "\n\nFit time (minutes):\n\n"
         + table(["method"] + header[1:], times)
         + f"\n\nLabel draws (seeds): {draws}; all 60,000 training images used, the "
-        f"unlabeled ones with y = -1; {args.epochs} epochs of 256 unlabeled + 128 "
-        "labeled images per step, CNN 16/32/64 filters, SGD lr 0.05 with Nesterov "
-        f"momentum, ×{args.lr_decay} per epoch (see the script's docstring for each "
-        "configuration). Lee's rows: "
-        "his published MLP results, not rerun here."
+        "unlabeled ones with y = -1. The reference-network rows: "
+        f"{args.epochs} epochs of 256 unlabeled + 128 labeled images per step, CNN "
+        "16/32/64 filters, SGD lr 0.05 with Nesterov momentum, "
+        f"×{args.lr_decay} per epoch. The defaults row: nothing set but the seed "
+        "(30 epochs of 448 unlabeled + 64 labeled images per step here, "
+        "`max_epochs='auto'`). See the script's docstring for each configuration. "
+        "Lee's rows: his published MLP results, not rerun here."
     )
     title = "Lee's table: MNIST test error with few labels"
     if args.section != "lee-table":
