@@ -21,8 +21,9 @@ import argparse
 import inspect
 import statistics
 
-import sklearn_pseudolabel
 from _report import REFERENCE, mnist_home
+
+import sklearn_pseudolabel
 from sklearn_pseudolabel import (
     ImageAugmenter,
     PseudoLabelCNNClassifier,
