@@ -238,26 +238,36 @@ class PseudoLabelNet(NeuralNetClassifier):
         X, y_labeled, pos_u = batch
         n_labeled = len(y_labeled)
         X_labeled, X_unlabeled = X[:n_labeled], X[n_labeled:]
+        # The teacher labels before the student's pass (unless it reads that
+        # pass): its buffers are freed before the student's are allocated.
+        probs = None
+        if len(pos_u) and not self.teacher.uses_training_pass:
+            probs = self._teacher_probabilities(X_unlabeled, None, pos_u)
         logits = self.infer(torch.cat(self.views.student(X_labeled, X_unlabeled)))
         loss = self.get_loss(logits[:n_labeled], y_labeled, X=X, training=True)
         self.sums_[_LOSS_L] += loss.detach()
         self.sums_[_STEPS] += 1
         if len(pos_u):
-            loss_u = self.unlabeled_loss(X_unlabeled, logits[n_labeled:], pos_u)
-            loss = loss + self.alpha_ * loss_u
+            logits_u = logits[n_labeled:]
+            if probs is None:
+                probs = self._teacher_probabilities(X_unlabeled, logits_u, pos_u)
+            loss = loss + self.alpha_ * self.unlabeled_loss(logits_u, probs, pos_u)
         loss.backward()
         return {"loss": loss, "y_pred": logits}
 
-    def unlabeled_loss(self, X, logits, pos):
+    def _teacher_probabilities(self, X, logits, pos):
+        """Return this epoch's refresh of the pool, else ask the teacher."""
+        if self.pool_probs_ is not None:
+            return self.pool_probs_[pos]
+        return self.teacher.probabilities(self, X, logits)
+
+    def unlabeled_loss(self, logits, probs, pos):
         """mean(mask · CE(logits, targets)) of one unlabeled batch.
 
-        ``X`` holds the clean images, ``logits`` the student's output for its
-        view of them, ``pos`` their positions in the unlabeled pool.
+        ``logits`` are the student's output for its view of the images,
+        ``probs`` the teacher's probabilities for them, ``pos`` their
+        positions in the unlabeled pool.
         """
-        if self.pool_probs_ is not None:
-            probs = self.pool_probs_[pos]
-        else:
-            probs = self.teacher.probabilities(self, X, logits)
         probs = self.alignment(probs)
         weights = self.mask(probs, pos)
         per_sample = F.cross_entropy(logits, self.targets(probs), reduction="none")

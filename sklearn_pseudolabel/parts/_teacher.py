@@ -30,9 +30,11 @@ class Teacher(Part):
         X : torch.Tensor of shape (n, C, H, W)
             The teacher's view of the unlabeled images (un-augmented).
 
-        logits : torch.Tensor of shape (n, n_classes)
+        logits : torch.Tensor of shape (n, n_classes) or None
             The student's training-pass logits for the same images (its own
-            view of them); part of the autograd graph.
+            view of them; part of the autograd graph) for a teacher whose
+            ``uses_training_pass`` is True; None for the others, which are
+            asked before the student's pass.
         """
         raise NotImplementedError
 
