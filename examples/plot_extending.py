@@ -92,7 +92,10 @@ common = dict(
 models = {
     "supervised (alpha_f=0)": PseudoLabelCNNClassifier(**{**common, "alpha_f": 0.0}),
     "threshold 0.95": PseudoLabelCNNClassifier(threshold=0.95, **common),
-    "ConfidenceWeight()": PseudoLabelCNNClassifier(mask=ConfidenceWeight(), **common),
+    # threshold belongs to the built-in masks: None with a user mask.
+    "ConfidenceWeight()": PseudoLabelCNNClassifier(
+        mask=ConfidenceWeight(), threshold=None, **common
+    ),
 }
 scores = {}
 for name, model in models.items():

@@ -238,7 +238,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         None); ``"class_adaptive"``: class-wise thresholds lowered for classes
         the network has not learned yet (FlexMatch), ``threshold`` being the
         highest. A :class:`~sklearn_pseudolabel.parts.Mask` instance is used as
-        given.
+        given (with ``threshold=None``).
 
     threshold : float or None, default=0.95
         Confidence threshold of ``mask`` (Arazo et al., 2019; USB uses 0.95);
@@ -851,7 +851,9 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("mask='class_adaptive' needs a threshold.")
         if isinstance(self.mask, parts.Mask) and self.threshold is not None:
             raise ValueError(
-                "threshold applies to the built-in masks; set it on your Mask."
+                "threshold applies to the built-in masks: pass threshold=None "
+                "with your own Mask (and give it a threshold of its own if it "
+                "needs one)."
             )
         if self.module is not None:
             if isinstance(self.module, torch.nn.Module):

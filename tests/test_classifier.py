@@ -345,7 +345,7 @@ def _assert_unchanged(clf, before):
         (dict(temperature=0.5), "applies to targets='soft' only"),
         (dict(targets="soft", temperature=0.0), "temperature"),
         (dict(mask="class_adaptive"), "needs a threshold"),
-        (dict(mask=KeepAll(), threshold=0.9), "set it on your Mask"),
+        (dict(mask=KeepAll(), threshold=0.9), "pass threshold=None with your own"),
         (dict(lr_decay="linear"), "lr_decay"),
         (dict(weight_decay=-1.0), "weight_decay"),
         (dict(hidden_units=-1), "hidden_units"),
