@@ -238,8 +238,8 @@ class PseudoLabelNet(NeuralNetClassifier):
         X, y_labeled, pos_u = batch
         n_labeled = len(y_labeled)
         X_labeled, X_unlabeled = X[:n_labeled], X[n_labeled:]
-        # The teacher labels before the student's pass (unless it reads that
-        # pass): its buffers are freed before the student's are allocated.
+        # The teacher labels first, with the weights this step starts from,
+        # unless it reads the student's own pass (Lee's training-pass labels).
         probs = None
         if len(pos_u) and not self.teacher.uses_training_pass:
             probs = self._teacher_probabilities(X_unlabeled, None, pos_u)
