@@ -47,6 +47,7 @@ from skorch.callbacks import EarlyStopping, LRScheduler
 from skorch.helper import predefined_split
 
 from . import parts
+from ._augment import _BaseAugmenter
 from ._batches import TensorDataset, steps_per_epoch
 from ._cnn import DropoutCNN
 from ._distort import WEAK_DISTORTION, RandomDistortion
@@ -794,10 +795,9 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         low, high = X.min(), X.max()
         for name in ("augmenter", "augmenter_unlabeled"):
             augmenter = getattr(self, name)
-            value_range = getattr(augmenter, "value_range", None)
-            if augmenter is None or not hasattr(augmenter, "value_range"):
-                continue
-            a, b = value_range if value_range is not None else (0.0, 1.0)
+            if not isinstance(augmenter, _BaseAugmenter):
+                continue  # "auto" learns its range from X; others are opaque
+            a, b = augmenter._value_range(np.float32)  # what augment_tensor uses
             if low < a or high > b:
                 raise ValueError(
                     f"X has values in [{low:g}, {high:g}], outside the pixel range "
@@ -824,13 +824,6 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             )
         if self.T1 is not None and self.T2 is not None and self.T2 < self.T1:
             raise ValueError(f"T2 must be >= T1; got T1={self.T1}, T2={self.T2}.")
-        for name in ("channels", "kernel_sizes"):
-            value = getattr(self, name)
-            if not all(
-                isinstance(v, Integral) and not isinstance(v, bool) and v >= 1
-                for v in value
-            ):
-                raise ValueError(f"{name} must hold positive integers; got {value!r}.")
         if self.teacher == "training_pass":
             if self.refresh != "batch":
                 raise ValueError(

@@ -1,6 +1,7 @@
 """The dropout CNN of the reference experiment, as a shape-adaptive torch module."""
 
 import math
+from numbers import Integral
 
 from torch import nn
 
@@ -152,8 +153,13 @@ class DropoutCNN(nn.Module):
                 "channels and kernel_sizes must be non-empty and of the same "
                 f"length; got {self.channels!r} and {self.kernel_sizes!r}."
             )
-        if min(self.channels) < 1 or min(self.kernel_sizes) < 1:
-            raise ValueError("channels and kernel_sizes must be positive.")
+        for name in ("channels", "kernel_sizes"):
+            value = getattr(self, name)
+            if not all(
+                isinstance(v, Integral) and not isinstance(v, bool) and v >= 1
+                for v in value
+            ):
+                raise ValueError(f"{name} must hold positive integers; got {value!r}.")
         if self.n_classes < 1:
             raise ValueError(f"n_classes must be >= 1; got {self.n_classes}.")
         if not 0 <= self.dropout < 1:

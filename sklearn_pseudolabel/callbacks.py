@@ -115,8 +115,9 @@ class DivergenceGuard(Callback):
 
     def on_batch_end(self, net, training=False, **kwargs):
         """Raise ``FloatingPointError`` when the step's loss is NaN or inf."""
-        if training:
-            self._check(net, net.history[-1, "batches", -1, "train_loss"], "")
+        loss = net.history[-1, "batches", -1, "train_loss"] if training else 0.0
+        if not math.isfinite(loss):
+            self._diverged(net, loss, "")
 
     def on_epoch_end(self, net, **kwargs):
         """Raise ``FloatingPointError`` when the epoch's loss exploded."""
@@ -128,12 +129,10 @@ class DivergenceGuard(Callback):
         if math.isinf(self.best_):
             limit = 1000 * self.max_loss_ratio * uniform
         if loss > limit:
-            self._check(net, loss, f" (mean labeled loss; more than {limit:.3g})")
+            self._diverged(net, loss, f" (mean labeled loss; more than {limit:.3g})")
         self.best_ = min(self.best_, loss)
 
-    def _check(self, net, loss, what):
-        if math.isfinite(loss) and not what:
-            return
+    def _diverged(self, net, loss, what):
         alpha = getattr(net, "alpha_", 0.0)
         raise FloatingPointError(
             f"Training diverged at epoch {len(net.history)}: the loss is "
