@@ -112,6 +112,19 @@ def configurations(epochs):
             mask="class_adaptive", distribution_alignment=True
         ),
         "distribution alignment": change(distribution_alignment=True),
+        "class-adaptive threshold + student weak view": change(
+            mask="class_adaptive", augmenter_unlabeled=RandomDistortion(**WEAK)
+        ),
+        "threshold 0.8 + student weak view": change(
+            threshold=0.8, augmenter_unlabeled=RandomDistortion(**WEAK)
+        ),
+        "class-adaptive threshold + student weak view + distribution alignment": (
+            change(
+                mask="class_adaptive",
+                distribution_alignment=True,
+                augmenter_unlabeled=RandomDistortion(**WEAK),
+            )
+        ),
         "soft targets T=0.5": change(targets="soft", temperature=0.5),
         "threshold 0.8": change(threshold=0.8),
         "per-epoch refresh": change(refresh="epoch"),
