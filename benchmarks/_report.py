@@ -5,6 +5,7 @@ Each script writes its own section of ``docs/benchmarks.md`` between
 produced it, so that every number there comes from a script run.
 """
 
+import json
 import os
 import platform
 import re
@@ -13,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,13 +78,12 @@ _DIRTY = bool(
 
 def machine(device="cpu"):
     """One line describing where the numbers were measured."""
-    commit, dirty = _COMMIT, _DIRTY
     where = f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()})"
     if str(device).startswith("cuda") and torch.cuda.is_available():
         where += f", GPU {torch.cuda.get_device_name()}"
     return (
         f"{where}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
-        f"commit {commit}{'+local changes' if dirty else ''}"
+        f"commit {commit()}"
     )
 
 
@@ -90,6 +91,36 @@ def command():
     """Return the command line that ran this script, relative to the repository."""
     script = Path(sys.argv[0]).resolve().relative_to(ROOT)
     return shlex.join([".venv/bin/python", str(script), *sys.argv[1:]])
+
+
+def commit():
+    """Return the measured code's commit, marked when it had local changes."""
+    return _COMMIT + ("+local changes" if _DIRTY else "")
+
+
+def log_run(path, row):
+    """Append one run to the JSON-lines log ``path``, with commit and command."""
+    row = {**row, "commit": commit(), "command": command()}
+    with Path(path).open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    return row
+
+
+def read_log(path):
+    """Return the runs of the JSON-lines log ``path`` (none if it is absent)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def mean_std(values, digits=2):
+    """Format values as ``mean ± std`` (one value as itself, none as a dash)."""
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}"
 
 
 def write_section(name, title, body, device="cpu"):

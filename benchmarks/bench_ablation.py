@@ -19,16 +19,14 @@ All 60,000 training images are used, ``n`` of them labeled (balanced,
 """
 
 import argparse
-import json
 import time
 
 import numpy as np
 from _report import (
-    _COMMIT,
-    _DIRTY,
     ROOT,
-    command,
+    log_run,
     mnist_home,
+    read_log,
     table,
     write_section,
 )
@@ -171,24 +169,25 @@ def main():
                 clf.fit(X, y_partial)
                 minutes = (time.perf_counter() - start) / 60
                 error = 100 * (1 - clf.score(X_test, y_test))
-                row = dict(
-                    config=name,
-                    n_labeled=n,
-                    seed=seed,
-                    epochs=args.epochs,
-                    test_error=round(error, 3),
-                    fit_minutes=round(minutes, 2),
-                    held_out_acc=[round(a, 4) for a in clf.history_[:, "valid_acc"]],
-                    kept=[
-                        round(k, 4) if k == k else None
-                        for k in clf.history_[:, "pseudo_label_confident"]
-                    ],
-                    device=args.device,
-                    commit=_COMMIT + ("+local changes" if _DIRTY else ""),
-                    command=command(),
+                log_run(
+                    LOG,
+                    dict(
+                        config=name,
+                        n_labeled=n,
+                        seed=seed,
+                        epochs=args.epochs,
+                        test_error=round(error, 3),
+                        fit_minutes=round(minutes, 2),
+                        held_out_acc=[
+                            round(a, 4) for a in clf.history_[:, "valid_acc"]
+                        ],
+                        kept=[
+                            round(k, 4) if k == k else None
+                            for k in clf.history_[:, "pseudo_label_confident"]
+                        ],
+                        device=args.device,
+                    ),
                 )
-                with LOG.open("a") as f:
-                    f.write(json.dumps(row) + "\n")
                 print(
                     f"{n} labels, seed {seed}, {name}: {error:.2f} % in "
                     f"{minutes:.1f} min",
@@ -199,7 +198,7 @@ def main():
 
 def report():
     """Rebuild the ablation section from every line of the log."""
-    rows = [json.loads(line) for line in LOG.read_text().splitlines() if line]
+    rows = read_log(LOG)
     groups = {}
     for row in rows:
         key = (row["n_labeled"], row["epochs"], row["device"], row["config"])

@@ -1,4 +1,4 @@
-"""Lee's MNIST table: test error with 100, 600, 1,000 and 3,000 labels.
+r"""Lee's MNIST table: test error with 100 to 3,000 labels, and with all 60,000.
 
 All 60,000 official training images, ``n`` of them labeled (balanced: n / 10
 per digit, drawn by ``hide_labels`` with the draw's seed), the others -1; the
@@ -19,25 +19,44 @@ library, beside Lee's published rows (his network is an MLP 784-5000-10):
 
 CPU budget of the first three (2 cores): the reference network and step of
 ``REFERENCE`` (``_report.py``) scaled down: the CNN has 16/32/64 filters, each
-step takes 128
-labeled (all of them when fewer) and 256 unlabeled images, an epoch is one
-pass over the unlabeled images, ``--epochs`` epochs, SGD lr 0.05 with Nesterov
-momentum 0.9, multiplied by ``--lr-decay`` after each epoch (0.9: a 20-epoch
-run ends at 0.12 × the initial rate; Lee's 0.998 is meant for 600+ epochs).
-The same settings for those three configurations. The table is rewritten
-after every finished run.
+step takes 128 labeled (all of them when fewer) and 256 unlabeled images, an
+epoch is one pass over the unlabeled images, ``--epochs`` epochs, SGD lr 0.05
+with Nesterov momentum 0.9, multiplied by ``--lr-decay`` after each epoch (0.9:
+a 20-epoch run ends at 0.12 × the initial rate; Lee's 0.998 is meant for 600+
+epochs).
+The same settings for those three configurations.
+
+``--n-labeled 60000`` keeps every label: the network's floor, what the same
+configuration reaches when nothing is unlabeled.
+
+Every run (configuration, label count, label draw) is one line of
+``benchmarks/results/lee_table.jsonl``: test error, fit minutes, the accuracy
+on the first 2,000 test images after each epoch (``HeldOutAccuracy``; it
+follows training, nothing is chosen by it), the command and the commit. The
+section ``lee-table`` of docs/benchmarks.md and its two figures are rebuilt
+from all the lines after every run, so that draws run in different sessions
+add up (mean ± std over the draws):
 
     .venv/bin/python benchmarks/bench_lee_table.py --n-labeled 100 600 1000 3000
-
-More label draws of some configurations go to a section of their own, e.g.
-``--n-labeled 100 --seeds 1 2 --configs 0 2 --section lee-table-100-draws``.
+    .venv/bin/python benchmarks/bench_lee_table.py --n-labeled 100 --seeds 3 4 \
+        --configs 3
+    .venv/bin/python benchmarks/bench_lee_table.py --report-only
 """
 
 import argparse
 import time
 
 import numpy as np
-from _report import REFERENCE, mnist_home, table, write_section
+from _report import (
+    REFERENCE,
+    ROOT,
+    log_run,
+    mean_std,
+    mnist_home,
+    read_log,
+    table,
+    write_section,
+)
 
 from sklearn_pseudolabel import (
     ImageAugmenter,
@@ -45,6 +64,10 @@ from sklearn_pseudolabel import (
     fetch_mnist,
     hide_labels,
 )
+from sklearn_pseudolabel.callbacks import HeldOutAccuracy
+
+LOG = ROOT / "benchmarks" / "results" / "lee_table.jsonl"
+FIGURES = ROOT / "docs" / "_static"
 
 #: Lee (2013), Table 1 (test error %, as reproduced in the literature).
 LEE = {
@@ -52,6 +75,19 @@ LEE = {
     "Lee: dropNN + PL": {100: 16.15, 600: 5.03, 1000: 4.30, 3000: 2.80},
     "Lee: dropNN + PL + DAE": {100: 10.49, 600: 4.01, 1000: 3.46, 3000: 2.69},
 }
+
+#: The field's best published results (test error %), as issue 11 lists them.
+PUBLISHED = {
+    "Ladder network (conv)": {100: 0.89, 1000: 0.84},
+    "Improved GAN": {100: 0.93},
+    "Bad GAN": {100: 0.80},
+}
+
+#: Issue 11's targets (test error %).
+TARGETS = {100: 1.0, 250: 0.9, 600: 0.8, 1000: 0.7, 3000: 0.6}
+
+#: Every label: the floor of a configuration.
+ALL = 60_000
 
 
 def configurations(epochs, lr_decay):
@@ -101,9 +137,14 @@ def main():
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--lr-decay", type=float, default=0.9)
     parser.add_argument("--configs", type=int, nargs="*", help="indices to run")
-    parser.add_argument("--section", default="lee-table")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rebuild the section, run nothing"
+    )
     args = parser.parse_args()
+    if args.report_only:
+        report()
+        return
 
     X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
     X_test, y_test = fetch_mnist(subset="test", data_home=mnist_home(), return_X_y=True)
@@ -111,65 +152,199 @@ def main():
     names = list(configs)
     if args.configs:
         names = [names[i] for i in args.configs]
-    errors = {(name, n): [] for name in names for n in args.n_labeled}
-    minutes = {key: [] for key in errors}
     for n in args.n_labeled:
         for seed in args.seeds:
-            y_partial = hide_labels(y, n, random_state=seed)
+            y_partial = y if n >= len(y) else hide_labels(y, n, random_state=seed)
             for name in names:
                 clf = PseudoLabelCNNClassifier(
-                    device=args.device, random_state=seed, **configs[name]
+                    device=args.device,
+                    random_state=seed,
+                    callbacks=[HeldOutAccuracy(X_test[:2000], y_test[:2000])],
+                    **configs[name],
                 )
                 start = time.perf_counter()
                 clf.fit(X, y_partial)
-                minutes[name, n].append((time.perf_counter() - start) / 60)
-                errors[name, n].append(100 * (1 - clf.score(X_test, y_test)))
+                minutes = (time.perf_counter() - start) / 60
+                error = 100 * (1 - clf.score(X_test, y_test))
+                log_run(
+                    LOG,
+                    dict(
+                        config=name,
+                        n_labeled=min(n, len(y)),
+                        seed=seed,
+                        # The first three configurations' run length and decay.
+                        scale=None
+                        if name.endswith("defaults")
+                        else f"{args.epochs} epochs, lr x{args.lr_decay} per epoch",
+                        test_error=round(error, 3),
+                        fit_minutes=round(minutes, 2),
+                        epochs=clf.n_iter_,
+                        held_out_acc=[
+                            round(a, 4) for a in clf.history_[:, "valid_acc"]
+                        ],
+                        device=args.device,
+                    ),
+                )
                 print(
-                    f"{n} labels, seed {seed}, {name}: "
-                    f"{errors[name, n][-1]:.2f} % in {minutes[name, n][-1]:.1f} min",
+                    f"{n} labels, seed {seed}, {name}: {error:.2f} % in "
+                    f"{minutes:.1f} min",
                     flush=True,
                 )
-                report(args, names, errors, minutes)
+                report()
 
 
-def _cell(values, digits=2):
-    if not values:
-        return "–"
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}"
+def _value(row, n):
+    """Format a published figure, or a dash where there is none."""
+    return f"{row[n]:.2f}" if n in row else "–"
 
 
-def report(args, names, errors, minutes):
-    counts = args.n_labeled
-    header = ["method"] + [f"{n} labels" for n in counts]
-    rows = [[name] + [f"{row[n]:.2f}" for n in counts] for name, row in LEE.items()]
-    rows += [
-        [f"**this library**: {name}"] + [_cell(errors[name, n]) for n in counts]
-        for name in names
+def _label(row):
+    """Name of a row's configuration in the table (with its scale, if any)."""
+    if row.get("scale"):
+        return f"{row['config']} ({row['scale']})"
+    return row["config"]
+
+
+def _groups(runs):
+    """``{(label, device): {n_labeled: [runs]}}``, in order of appearance."""
+    groups = {}
+    for row in runs:
+        key = (_label(row), row.get("device", "cpu"))
+        groups.setdefault(key, {}).setdefault(row["n_labeled"], []).append(row)
+    return groups
+
+
+def report():
+    """Rebuild the section and its figures from every run of the log."""
+    runs = read_log(LOG)
+    groups = _groups(runs)
+    counts = sorted({row["n_labeled"] for row in runs} | set(TARGETS))
+    header = ["method"] + [
+        "all 60,000 (floor)" if n == ALL else f"{n} labels" for n in counts
     ]
-    times = [[name] + [_cell(minutes[name, n], 1) for n in counts] for name in names]
-    draws = ", ".join(str(s) for s in args.seeds)
+
+    def cells(values_of):
+        return [mean_std(values_of(n)) for n in counts]
+
+    rows = [["target (issue 11)"] + [_value(TARGETS, n) for n in counts]]
+    rows += [[name] + [_value(row, n) for n in counts] for name, row in LEE.items()]
+    rows += [
+        [f"published: {name}"] + [_value(row, n) for n in counts]
+        for name, row in PUBLISHED.items()
+    ]
+    errors, minutes, draws = [], [], []
+    for (label, device), by_n in groups.items():
+        where = "" if device == "cpu" else f" [{device}]"
+        get = by_n.get
+        errors.append(
+            [f"**this library**: {label}{where}"]
+            + cells(lambda n: [r["test_error"] for r in get(n, [])])
+        )
+        minutes.append(
+            [f"{label}{where}"]
+            + [
+                mean_std([r["fit_minutes"] for r in get(n, []) if r["fit_minutes"]], 1)
+                for n in counts
+            ]
+        )
+        draws.append(
+            [f"{label}{where}"]
+            + [
+                ", ".join(f"{r['seed']}: {r['test_error']:.2f}" for r in get(n, []))
+                or "–"
+                for n in counts
+            ]
+        )
+    commits = sorted({r["commit"] for r in runs})
     body = (
-        "Test error (%) on the official 10,000 MNIST test images"
-        + (" (mean ± std over the draws)" if len(args.seeds) > 1 else "")
-        + ":\n\n"
-        + table(header, rows)
-        + "\n\nFit time (minutes):\n\n"
-        + table(["method"] + header[1:], times)
-        + f"\n\nLabel draws (seeds): {draws}; all 60,000 training images used, the "
-        "unlabeled ones with y = -1. The reference-network rows: "
-        f"{args.epochs} epochs of 256 unlabeled + 128 labeled images per step, CNN "
-        "16/32/64 filters, SGD lr 0.05 with Nesterov momentum, "
-        f"×{args.lr_decay} per epoch. The defaults row: nothing set but the seed "
-        "(30 epochs of 448 unlabeled + 64 labeled images per step here, "
-        "`max_epochs='auto'`). See the script's docstring for each configuration. "
-        "Lee's rows: his published MLP results, not rerun here."
+        "Test error (%) on the official 10,000 MNIST test images, mean ± std "
+        "over the label draws (the next table gives each draw):\n\n"
+        + table(header, rows + errors)
+        + "\n\nEach draw (`seed: test error %`):\n\n"
+        + table(header, draws)
+        + "\n\nFit time (minutes, 2 CPU cores unless a device is named):\n\n"
+        + table(header, minutes)
+        + "\n\nAll 60,000 training images are used, `n` of them labeled "
+        "(`hide_labels(y, n, random_state=seed)`, balanced), the others -1; "
+        '"all 60,000" keeps every label. The first three configurations run '
+        "the reference network and step at a CPU scale (16/32/64 filters, 256 "
+        "unlabeled + 128 labeled images per step, SGD lr 0.05 with Nesterov "
+        "momentum, the epochs and decay named in the row); the defaults row "
+        "sets nothing but the seed (`max_epochs='auto'`: 30 epochs of 448 "
+        "unlabeled + 64 labeled images per step on MNIST with few labels). See "
+        "the script's docstring for each configuration. Lee's rows are his "
+        "published MLP results and the `published` rows the field's best, "
+        "not rerun here.\n\n"
+        "Every run is a line of `benchmarks/results/lee_table.jsonl` with the "
+        "command and commit that made it (commits here: "
+        + ", ".join(commits)
+        + "). Lines marked `backfilled` were copied from the earlier, "
+        "one-run-per-section form of this table (their command, commit and "
+        "section are in the line; no per-epoch curve was kept then).\n\n"
+        "![Test error against the number of labels](_static/lee_table_error.png)"
+        "\n\n"
+        "![Accuracy on 2,000 test images per epoch, 100 labels]"
+        "(_static/lee_table_curves.png)"
     )
-    title = "Lee's table: MNIST test error with few labels"
-    if args.section != "lee-table":
-        title += f" (label draws {draws})"
-    write_section(args.section, title, body, args.device)
+    write_section("lee-table", "Lee's table: MNIST test error with few labels", body)
+    _figures(groups)
+
+
+def _figures(groups):
+    """Test error against labels, and per-epoch held-out accuracy at 100."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(11, 4.8))
+    for (label, device), by_n in groups.items():
+        ns = sorted(n for n in by_n if n < ALL)
+        if not ns:
+            continue
+        means = [np.mean([r["test_error"] for r in by_n[n]]) for n in ns]
+        stds = [np.std([r["test_error"] for r in by_n[n]]) for n in ns]
+        ax.errorbar(ns, means, yerr=stds, marker="o", capsize=3, label=label)
+    for (name, row), style in zip(LEE.items(), ["--", "-.", ":"]):
+        ax.plot(list(row), list(row.values()), ls=style, c="grey", lw=1, label=name)
+    for name, row in PUBLISHED.items():
+        ax.plot(list(row), list(row.values()), ls="", marker="*", ms=9, label=name)
+    ax.plot(list(TARGETS), list(TARGETS.values()), ls=":", c="k", label="target")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="labeled images (of 60,000)",
+        ylabel="test error (%)",
+        title="MNIST test error against the number of labels",
+    )
+    fig.tight_layout()
+    fig.savefig(FIGURES / "lee_table_error.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(11, 4.8))
+    for i, ((label, device), by_n) in enumerate(groups.items()):
+        curves = [r for r in by_n.get(100, []) if r.get("held_out_acc")]
+        for j, r in enumerate(curves):
+            acc = r["held_out_acc"]
+            ax.plot(
+                range(1, len(acc) + 1),
+                acc,
+                c=f"C{i}",
+                alpha=0.8,
+                label=label if j == 0 else None,
+            )
+    ax.set(
+        xlabel="epoch",
+        ylabel="accuracy on 2,000 test images",
+        ylim=(0.9, 1.0),
+        title="100 labels: held-out accuracy per epoch (one line per draw)",
+    )
+    if ax.lines:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.tight_layout()
+    fig.savefig(FIGURES / "lee_table_curves.png", dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
