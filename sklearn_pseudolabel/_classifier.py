@@ -368,6 +368,15 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     device : str, default="cpu"
         Torch device for training and prediction, e.g. ``"cuda"``.
 
+    precision : {"float32", "bfloat16"}, default="float32"
+        Precision of the network's forward passes in training and
+        prediction. ``"bfloat16"`` runs them under ``torch.autocast`` (mixed
+        precision: weights, gradients, the optimizer and the losses stay
+        float32): about twice as fast on GPUs and on CPUs with bfloat16
+        matrix units (Intel AMX, recent Arm), often slower on other CPUs.
+        The pseudo-label probabilities are computed in float32 from the
+        logits either way.
+
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, batch order and augmentation.
         The same value gives the same model on CPU. torch's global RNG is left
@@ -500,6 +509,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [list, None],
         "device": [str, torch.device],
+        "precision": [StrOptions({"float32", "bfloat16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -542,6 +552,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         n_iter_no_change=10,
         callbacks=None,
         device="cpu",
+        precision="float32",
         random_state=None,
         verbose=0,
         **module_params,
@@ -581,6 +592,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         # Stored as given and checked at fit, as every parameter.
@@ -972,6 +984,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             refresh=self.refresh,
             batch_size_unlabeled=self.batch_size_unlabeled,
             seed=seed,
+            precision=self.precision,
             **self._build_parts(augmenter),
         )
         return net.initialize()

@@ -51,6 +51,11 @@ class PseudoLabelNet(NeuralNetClassifier):
 
     seed : int
         Seeds batch order and augmentation.
+
+    precision : {"float32", "bfloat16"}, default="float32"
+        Precision of the forward passes: ``"bfloat16"`` runs them under
+        ``torch.autocast`` (weights, gradients, optimizer and losses stay
+        float32; logits come back as float32).
     """
 
     def __init__(
@@ -67,6 +72,7 @@ class PseudoLabelNet(NeuralNetClassifier):
         mask,
         batch_size_unlabeled,
         seed,
+        precision="float32",
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
@@ -81,6 +87,7 @@ class PseudoLabelNet(NeuralNetClassifier):
         self.mask = mask
         self.batch_size_unlabeled = batch_size_unlabeled
         self.seed = seed
+        self.precision = precision
 
     @property
     def _default_callbacks(self):
@@ -133,9 +140,17 @@ class PseudoLabelNet(NeuralNetClassifier):
     def evaluation_step(self, batch, training=False):
         """Forward pass for prediction, under ``torch.inference_mode``."""
         self.check_is_fitted()
-        with torch.inference_mode(not training):
+        with torch.inference_mode(not training), self.autocast():
             self._set_training(training)
-            return self.infer(batch[0])
+            return self.infer(batch[0]).float()
+
+    def autocast(self):
+        """Context of the forward passes: autocast to ``precision``, or none."""
+        return torch.autocast(
+            torch.device(self.device).type,
+            dtype=torch.bfloat16,
+            enabled=self.precision == "bfloat16",
+        )
 
     # ----------------------------------------------------------- callbacks
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -219,7 +234,7 @@ class PseudoLabelNet(NeuralNetClassifier):
         module = self.predicting_module_
         was_training = module.training
         module.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), self.autocast():
             logits = [
                 module(
                     X[i : i + INFERENCE_BATCH_SIZE]
@@ -229,7 +244,7 @@ class PseudoLabelNet(NeuralNetClassifier):
                 for i in range(0, n, INFERENCE_BATCH_SIZE)
             ]
         module.train(was_training)
-        return torch.cat(logits)
+        return torch.cat(logits).float()
 
     # ------------------------------------------------------------ training
     def train_step_single(self, batch, **fit_params):
@@ -243,7 +258,9 @@ class PseudoLabelNet(NeuralNetClassifier):
         probs = None
         if len(pos_u) and not self.teacher.uses_training_pass:
             probs = self._teacher_probabilities(X_unlabeled, None, pos_u)
-        logits = self.infer(torch.cat(self.views.student(X_labeled, X_unlabeled)))
+        with self.autocast():
+            logits = self.infer(torch.cat(self.views.student(X_labeled, X_unlabeled)))
+        logits = logits.float()
         loss = self.get_loss(logits[:n_labeled], y_labeled, X=X, training=True)
         self.sums_[_LOSS_L] += loss.detach()
         self.sums_[_STEPS] += 1

@@ -1,6 +1,9 @@
+import copy
+
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from sklearn_pseudolabel import DropoutCNN
 
@@ -131,3 +134,22 @@ def test_defaults_are_the_reference_layers():
         "Dropout",
         "Linear",
     ]
+
+
+def test_convolutions_run_channels_last():
+    net = DropoutCNN(input_shape=(3, 16, 16), channels=(4, 8, 8), batch_norm=True)
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+    seen = []
+    convs[1].register_forward_hook(lambda m, i, o: seen.append(i[0]))
+    net.eval()
+    X = torch.randn(5, 3, 16, 16)
+    out = net(X)
+    assert seen[0].is_contiguous(memory_format=torch.channels_last)
+    # The same function as the default layout: a copy with contiguous weights.
+    plain = copy.deepcopy(net).to(memory_format=torch.contiguous_format)
+    plain.forward = lambda X: plain.classifier(plain.features(X))
+    torch.testing.assert_close(out, plain(X), rtol=1e-5, atol=1e-5)
+    # Either input layout gives the same logits.
+    X_last = X.contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(net(X_last), out, rtol=0, atol=0)
