@@ -62,7 +62,8 @@ def _git(*args):
 
 
 # Read when the script starts, i.e. for the code being measured; results that
-# earlier scripts wrote to docs/benchmarks.md do not count as code changes.
+# earlier scripts wrote (docs/benchmarks.md, its figures, benchmarks/results/)
+# do not count as code changes.
 _COMMIT = _git("rev-parse", "--short", "HEAD")
 _DIRTY = bool(
     _git(
@@ -72,6 +73,8 @@ _DIRTY = bool(
         "--",
         ".",
         ":!docs/benchmarks.md",
+        ":!docs/_static/lee_table_*.png",
+        ":!benchmarks/results",
     )
 )
 

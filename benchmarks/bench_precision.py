@@ -1,0 +1,140 @@
+r"""Seconds per epoch of the defaults on MNIST, by precision and code version.
+
+Each measurement is a fresh process (``--worker``) that fits
+``PseudoLabelCNNClassifier(max_epochs=E, precision=P, random_state=0)`` on all
+60,000 MNIST images with 100 labels and prints the median of its epochs'
+durations (skorch's ``dur``; every epoch trains on both streams). The
+variants run in interleaved rounds, so that the machine's drift hits them
+alike; the section reports each round, the median and the ratio to the first
+variant. ``--baseline PATH`` adds a variant run with ``PYTHONPATH=PATH``, e.g.
+a worktree of an older commit (float32, whatever layout that code used)::
+
+    git worktree add /tmp/old f781241
+    .venv/bin/python benchmarks/bench_precision.py --baseline /tmp/old --rounds 3
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from _report import ROOT, mnist_home, table, write_section
+
+
+def worker(args):
+    """Fit once and print ``{"seconds_per_epoch": ..., "test_error": ...}``."""
+    import inspect
+
+    import torch
+
+    import sklearn_pseudolabel
+    from sklearn_pseudolabel import PseudoLabelCNNClassifier, fetch_mnist, hide_labels
+
+    torch.set_num_threads(args.threads)
+    X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
+    y = hide_labels(y, 100, random_state=0)
+    params = dict(max_epochs=args.epochs, random_state=0)
+    if "precision" in inspect.signature(PseudoLabelCNNClassifier).parameters:
+        params["precision"] = args.precision
+    elif args.precision != "float32":
+        raise SystemExit("this version of the code has no precision parameter")
+    start = time.perf_counter()
+    clf = PseudoLabelCNNClassifier(**params).fit(X, y)
+    print(
+        json.dumps(
+            dict(
+                seconds_per_epoch=statistics.median(clf.history_[:, "dur"]),
+                fit_seconds=time.perf_counter() - start,
+                code=sklearn_pseudolabel.__file__,
+            )
+        )
+    )
+
+
+def measure(args, precision, pythonpath=None):
+    env = dict(os.environ)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            "--precision",
+            precision,
+            "--epochs",
+            str(args.epochs),
+            "--threads",
+            str(args.threads),
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    print(f"  ({result['code']})", flush=True)
+    return result["seconds_per_epoch"]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--precision", nargs="+", default=["float32", "bfloat16"])
+    parser.add_argument("--baseline", help="PYTHONPATH of an older checkout")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+
+    variants = [(f"{p} (this commit)", p, None) for p in args.precision]
+    if args.baseline:
+        variants.insert(0, ("float32 (baseline)", "float32", args.baseline))
+    seconds = {name: [] for name, _, _ in variants}
+    for r in range(args.rounds):
+        for name, precision, path in variants:
+            seconds[name].append(measure(args, precision, path))
+            print(f"round {r}: {name}: {seconds[name][-1]:.2f} s/epoch", flush=True)
+    first = statistics.median(seconds[variants[0][0]])
+    rows = [
+        [
+            name,
+            ", ".join(f"{s:.2f}" for s in values),
+            f"{statistics.median(values):.2f}",
+            f"{first / statistics.median(values):.2f}×",
+        ]
+        for name, values in seconds.items()
+    ]
+    baseline = ""
+    if args.baseline:
+        head = subprocess.run(
+            ["git", "-C", args.baseline, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        baseline = f" The baseline is commit {head} (`--baseline`)."
+    body = (
+        "Seconds per epoch of `PseudoLabelCNNClassifier()` (its defaults: "
+        "134 steps of 64 labeled + 448 unlabeled images, teacher pass, "
+        "student pass and backward, EMA update) on all 60,000 MNIST images with "
+        f"100 labels, {args.epochs} epochs per fit, median of the fit's epochs; "
+        f"each fit a fresh process with {args.threads} threads, variants "
+        f"interleaved over {args.rounds} rounds, nothing else running."
+        + baseline
+        + "\n\n"
+        + table(
+            ["variant", "s/epoch per round", "median", "speed-up vs first row"], rows
+        )
+    )
+    write_section("precision", "Seconds per epoch by precision (cpu)", body)
+
+
+if __name__ == "__main__":
+    main()
