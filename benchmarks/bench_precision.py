@@ -37,9 +37,10 @@ def worker(args):
     X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
     y = hide_labels(y, 100, random_state=0)
     params = dict(max_epochs=args.epochs, random_state=0)
+    (precision,) = args.precision
     if "precision" in inspect.signature(PseudoLabelCNNClassifier).parameters:
-        params["precision"] = args.precision
-    elif args.precision != "float32":
+        params["precision"] = precision
+    elif precision != "float32":
         raise SystemExit("this version of the code has no precision parameter")
     start = time.perf_counter()
     clf = PseudoLabelCNNClassifier(**params).fit(X, y)
