@@ -137,6 +137,7 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--precision", default="float32")
     parser.add_argument("--list", action="store_true")
     parser.add_argument(
         "--report-only", action="store_true", help="rebuild the section, run nothing"
@@ -161,6 +162,7 @@ def main():
             for name in args.configs:
                 clf = PseudoLabelCNNClassifier(
                     device=args.device,
+                    precision=args.precision,
                     random_state=seed,
                     callbacks=[HeldOutAccuracy(X_test[:2000], y_test[:2000])],
                     **configs[name],
@@ -186,6 +188,7 @@ def main():
                             for k in clf.history_[:, "pseudo_label_confident"]
                         ],
                         device=args.device,
+                        precision=args.precision,
                     ),
                 )
                 print(
@@ -201,7 +204,10 @@ def report():
     rows = read_log(LOG)
     groups = {}
     for row in rows:
-        key = (row["n_labeled"], row["epochs"], row["device"], row["config"])
+        name = row["config"]
+        if row.get("precision", "float32") != "float32":
+            name += f" [{row['precision']}]"
+        key = (row["n_labeled"], row["epochs"], row["device"], name)
         groups.setdefault(key, []).append(row)
     lines = []
     for (n, epochs, device, name), runs in sorted(
