@@ -1,0 +1,48 @@
+"""The GPU path: skipped without CUDA (run them on a machine with a GPU)."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from sklearn_pseudolabel import PseudoLabelCNNClassifier
+
+from .conftest import TINY
+
+pytestmark = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device"
+)
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_fit_predict_on_cuda(digits, digits_partial, precision):
+    X, y = digits_partial
+    clf = PseudoLabelCNNClassifier(
+        **TINY, max_epochs=10, device="cuda", precision=precision, random_state=0
+    ).fit(X, y)
+    parameters = list(clf.module_.parameters())
+    assert all(p.device.type == "cuda" for p in parameters)
+    averaged = clf.net_.predicting_module_
+    assert all(p.device.type == "cuda" for p in averaged.parameters())
+    proba = clf.predict_proba(X)
+    assert isinstance(proba, np.ndarray) and proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    unlabeled = y == -1
+    assert clf.score(X[unlabeled], digits[1][unlabeled]) > 0.7
+
+
+def test_training_steps_do_not_synchronize(digits_partial):
+    """The step keeps its statistics on the GPU: syncs per epoch, not per step."""
+    X, y = digits_partial
+    clf = PseudoLabelCNNClassifier(**TINY, max_epochs=3, device="cuda", random_state=0)
+    torch.cuda.set_sync_debug_mode("warn")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            clf.fit(X, y)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    syncs = [w for w in caught if "synchroniz" in str(w.message)]
+    steps = 3 * -(-int((y == -1).sum()) // TINY["batch_size_unlabeled"])
+    assert len(syncs) < steps, len(syncs)
