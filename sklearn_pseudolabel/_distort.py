@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval
 
-from ._augment import _BaseAugmenter
+from ._augment import _BaseAugmenter, affine_grid
 
 __all__ = ["RandomDistortion", "WEAK_DISTORTION"]
 
@@ -219,7 +219,7 @@ class RandomDistortion(_BaseAugmenter):
         n, _, height, width = X.shape
         if identity:
             theta = torch.eye(2, 3, device=X.device, dtype=X.dtype).expand(n, 2, 3)
-            return F.affine_grid(theta, list(X.shape), align_corners=False)
+            return affine_grid(theta, X.shape)
         angle = torch.deg2rad(
             _uniform(n, -self.max_rotation, self.max_rotation, generator, X)
         )
@@ -244,7 +244,7 @@ class RandomDistortion(_BaseAugmenter):
             ],
             dim=1,
         )
-        return F.affine_grid(theta, list(X.shape), align_corners=False)
+        return affine_grid(theta, X.shape)
 
     def _elastic_field(self, X, generator):
         """Smoothed random displacements ``(N, H, W, 2)`` in grid units."""

@@ -6,7 +6,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sklearn_pseudolabel import ImageAugmenter
-from sklearn_pseudolabel._augment import add_ink_noise, rotate, shift_rows
+from sklearn_pseudolabel._augment import (
+    add_ink_noise,
+    affine_grid,
+    rotate,
+    shift_rows,
+)
 
 # Tiny hypothesis images are shorter than max_shift on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore:max_shift=.*image height")
@@ -221,3 +226,36 @@ def test_warns_on_one_row_images_and_blanking_shifts():
         ImageAugmenter(random_state=0).transform(np.zeros((3, 63)))
     with pytest.warns(UserWarning, match="max_shift=20 is at least the image height 8"):
         ImageAugmenter(max_shift=20, random_state=0).transform(np.zeros((3, 8, 8)))
+
+
+@pytest.mark.parametrize("shape", [(7, 1, 28, 28), (3, 2, 5, 9), (1, 1, 1, 4)])
+def test_affine_grid_is_torchs(shape):
+    theta = torch.randn(shape[0], 2, 3, generator=torch.Generator().manual_seed(0))
+    expected = torch.nn.functional.affine_grid(theta, list(shape), align_corners=False)
+    torch.testing.assert_close(affine_grid(theta, shape), expected)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    X=arrays(np.float32, (2, 1, 9, 6), elements=st.floats(0, 1, width=32)),
+    k=st.integers(-10, 10),
+)
+def test_rotation_by_0_with_rows_is_shift_rows(X, k):
+    X = torch.tensor(X)
+    rows = torch.tensor([k, -k])
+    out = rotate(X, torch.zeros(2), rows=rows)
+    torch.testing.assert_close(out, shift_rows(X, rows), atol=1e-5, rtol=0)
+
+
+def test_rotation_with_rows_is_rotation_then_shift():
+    # A blob far from the borders: nothing is cropped by either order.
+    X = torch.zeros(4, 1, 31, 31)
+    X[:, 0, 12:19, 13:17] = torch.rand(
+        4, 7, 4, generator=torch.Generator().manual_seed(0)
+    )
+    degrees = torch.tensor([0.0, 20.0, -35.0, 45.0])
+    rows = torch.tensor([3, -4, 0, 2])
+    out = rotate(X, degrees, rows=rows)
+    torch.testing.assert_close(
+        out, shift_rows(rotate(X, degrees), rows), atol=1e-5, rtol=0
+    )
