@@ -100,6 +100,15 @@ def configurations(epochs):
         ),
         "student view ImageAugmenter()": change(augmenter_unlabeled=ImageAugmenter()),
         "no labeled augmentation": change(augmenter=None),
+        "labeled view RandomDistortion() (strong)": change(
+            augmenter=RandomDistortion()
+        ),
+        "labeled strong view + class-adaptive + student weak view": change(
+            augmenter=RandomDistortion(),
+            mask="class_adaptive",
+            augmenter_unlabeled=RandomDistortion(**WEAK),
+        ),
+        "EMA 0.999": change(ema_decay=0.999),
         "no EMA": change(ema_decay=None),
         "no batch norm / hidden layer": change(batch_norm=False, hidden_units=0),
         "no weight decay": change(weight_decay=0.0),
