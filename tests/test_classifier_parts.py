@@ -365,8 +365,8 @@ def test_host_reads_are_detected(digits_partial, host_reads):
 @pytest.mark.parametrize(
     "params, sizes, expected",
     [
-        # MNIST, 100 labels: 134 steps per epoch -> 30 epochs, ramp of 3.
-        (dict(), (100, 59_900), (30, 0, 3)),
+        # MNIST, 100 labels: 134 steps per epoch -> 60 epochs, ramp of 6.
+        (dict(), (100, 59_900), (60, 0, 6)),
         # sklearn digits: 3 steps per epoch -> 500 epochs for 1,500 steps.
         (dict(), (100, 1_157), (500, 0, 50)),
         (dict(max_epochs=20), (100, 1_157), (20, 0, 2)),
