@@ -456,7 +456,9 @@ class ImageAugmenter(_BaseAugmenter):
         if self.combine == "all" or len(methods) < 2:
             if _rotate in methods and _shift in methods:
                 # Both through one sampling grid: one interpolation, no gather.
-                methods = [_rotate_and_shift] + methods[2:]
+                methods = [_rotate_and_shift] + [
+                    m for m in methods if m not in (_rotate, _shift)
+                ]
             for method in methods:
                 X = method(X)
             return X

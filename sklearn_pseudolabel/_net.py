@@ -258,9 +258,10 @@ class PseudoLabelNet(NeuralNetClassifier):
         probs = None
         if len(pos_u) and not self.teacher.uses_training_pass:
             probs = self._teacher_probabilities(X_unlabeled, None, pos_u)
+        # The views are made in float32: only the network runs in ``precision``.
+        X_student = torch.cat(self.views.student(X_labeled, X_unlabeled))
         with self.autocast():
-            logits = self.infer(torch.cat(self.views.student(X_labeled, X_unlabeled)))
-        logits = logits.float()
+            logits = self.infer(X_student).float()
         loss = self.get_loss(logits[:n_labeled], y_labeled, X=X, training=True)
         self.sums_[_LOSS_L] += loss.detach()
         self.sums_[_STEPS] += 1
