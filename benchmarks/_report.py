@@ -12,6 +12,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +116,37 @@ def read_log(path):
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def fit_and_score(X, y, X_test, y_test, **params):
+    """Fit ``PseudoLabelCNNClassifier(**params)``; return the run's record.
+
+    The record: test error (%), fit minutes, epochs, and per epoch the
+    accuracy on the first 2,000 test images (``HeldOutAccuracy``, which
+    follows training and chooses nothing), the fraction of pseudo-labels
+    kept and the epoch's seconds.
+    """
+    from sklearn_pseudolabel import PseudoLabelCNNClassifier
+    from sklearn_pseudolabel.callbacks import HeldOutAccuracy
+
+    clf = PseudoLabelCNNClassifier(
+        callbacks=[HeldOutAccuracy(X_test[:2000], y_test[:2000])], **params
+    )
+    start = time.perf_counter()
+    clf.fit(X, y)
+    minutes = (time.perf_counter() - start) / 60
+    history = clf.history_
+    return dict(
+        test_error=round(100 * (1 - clf.score(X_test, y_test)), 3),
+        fit_minutes=round(minutes, 2),
+        epochs=clf.n_iter_,
+        held_out_acc=[round(a, 4) for a in history[:, "valid_acc"]],
+        kept=[
+            round(k, 4) if k == k else None
+            for k in history[:, "pseudo_label_confident"]
+        ],
+        epoch_seconds=[round(d, 2) for d in history[:, "dur"]],
+    )
 
 
 def mean_std(values, digits=2):

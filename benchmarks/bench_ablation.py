@@ -19,11 +19,11 @@ All 60,000 training images are used, ``n`` of them labeled (balanced,
 """
 
 import argparse
-import time
 
 import numpy as np
 from _report import (
     ROOT,
+    fit_and_score,
     log_run,
     mnist_home,
     read_log,
@@ -34,13 +34,11 @@ from bench_lee_table import configurations as lee_table_configurations
 
 from sklearn_pseudolabel import (
     ImageAugmenter,
-    PseudoLabelCNNClassifier,
     RandomDistortion,
     fetch_mnist,
     hide_labels,
 )
 from sklearn_pseudolabel._distort import WEAK_DISTORTION
-from sklearn_pseudolabel.callbacks import HeldOutAccuracy
 
 LOG = ROOT / "benchmarks" / "results" / "ablation.jsonl"
 
@@ -169,40 +167,31 @@ def main():
         for seed in args.seeds:
             y_partial = hide_labels(y, n, random_state=seed)
             for name in args.configs:
-                clf = PseudoLabelCNNClassifier(
+                run = fit_and_score(
+                    X,
+                    y_partial,
+                    X_test,
+                    y_test,
                     device=args.device,
                     precision=args.precision,
                     random_state=seed,
-                    callbacks=[HeldOutAccuracy(X_test[:2000], y_test[:2000])],
                     **configs[name],
                 )
-                start = time.perf_counter()
-                clf.fit(X, y_partial)
-                minutes = (time.perf_counter() - start) / 60
-                error = 100 * (1 - clf.score(X_test, y_test))
+                run["epochs"] = args.epochs  # the budget the configuration names
                 log_run(
                     LOG,
                     dict(
                         config=name,
                         n_labeled=n,
                         seed=seed,
-                        epochs=args.epochs,
-                        test_error=round(error, 3),
-                        fit_minutes=round(minutes, 2),
-                        held_out_acc=[
-                            round(a, 4) for a in clf.history_[:, "valid_acc"]
-                        ],
-                        kept=[
-                            round(k, 4) if k == k else None
-                            for k in clf.history_[:, "pseudo_label_confident"]
-                        ],
+                        **run,
                         device=args.device,
                         precision=args.precision,
                     ),
                 )
                 print(
-                    f"{n} labels, seed {seed}, {name}: {error:.2f} % in "
-                    f"{minutes:.1f} min",
+                    f"{n} labels, seed {seed}, {name}: {run['test_error']:.2f} % "
+                    f"in {run['fit_minutes']:.1f} min",
                     flush=True,
                 )
                 report()

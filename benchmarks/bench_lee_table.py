@@ -44,12 +44,12 @@ add up (mean ± std over the draws):
 """
 
 import argparse
-import time
 
 import numpy as np
 from _report import (
     REFERENCE,
     ROOT,
+    fit_and_score,
     log_run,
     mean_std,
     mnist_home,
@@ -60,11 +60,9 @@ from _report import (
 
 from sklearn_pseudolabel import (
     ImageAugmenter,
-    PseudoLabelCNNClassifier,
     fetch_mnist,
     hide_labels,
 )
-from sklearn_pseudolabel.callbacks import HeldOutAccuracy
 
 LOG = ROOT / "benchmarks" / "results" / "lee_table.jsonl"
 FIGURES = ROOT / "docs" / "_static"
@@ -156,16 +154,15 @@ def main():
         for seed in args.seeds:
             y_partial = y if n >= len(y) else hide_labels(y, n, random_state=seed)
             for name in names:
-                clf = PseudoLabelCNNClassifier(
+                run = fit_and_score(
+                    X,
+                    y_partial,
+                    X_test,
+                    y_test,
                     device=args.device,
                     random_state=seed,
-                    callbacks=[HeldOutAccuracy(X_test[:2000], y_test[:2000])],
                     **configs[name],
                 )
-                start = time.perf_counter()
-                clf.fit(X, y_partial)
-                minutes = (time.perf_counter() - start) / 60
-                error = 100 * (1 - clf.score(X_test, y_test))
                 log_run(
                     LOG,
                     dict(
@@ -176,21 +173,13 @@ def main():
                         scale=None
                         if name.endswith("defaults")
                         else f"{args.epochs} epochs, lr x{args.lr_decay} per epoch",
-                        test_error=round(error, 3),
-                        fit_minutes=round(minutes, 2),
-                        epochs=clf.n_iter_,
-                        held_out_acc=[
-                            round(a, 4) for a in clf.history_[:, "valid_acc"]
-                        ],
-                        # Seconds of each epoch (skorch's "dur"): with the
-                        # curve, the time to reach an accuracy.
-                        epoch_seconds=[round(d, 2) for d in clf.history_[:, "dur"]],
+                        **run,
                         device=args.device,
                     ),
                 )
                 print(
-                    f"{n} labels, seed {seed}, {name}: {error:.2f} % in "
-                    f"{minutes:.1f} min",
+                    f"{n} labels, seed {seed}, {name}: {run['test_error']:.2f} % "
+                    f"in {run['fit_minutes']:.1f} min",
                     flush=True,
                 )
                 report()
