@@ -28,6 +28,10 @@ CONFIGS = {
     "augmenter_unlabeled = weak view": dict(
         augmenter_unlabeled=RandomDistortion(**WEAK_DISTORTION)
     ),
+    "mask='class_adaptive' + augmenter_unlabeled = weak view": dict(
+        mask="class_adaptive",
+        augmenter_unlabeled=RandomDistortion(**WEAK_DISTORTION),
+    ),
     "supervised (alpha_f=0)": dict(alpha_f=0.0),
     "LabelSpreading (knn, k=7)": None,
 }
