@@ -179,10 +179,11 @@ def main():
                         config=name,
                         n_labeled=min(n, len(y)),
                         seed=seed,
-                        # The first three configurations' run length and decay.
-                        scale=None
-                        if name.endswith("defaults")
-                        else f"{args.epochs} epochs, lr x{args.lr_decay} per epoch",
+                        # The run length and decay of the reference-scale
+                        # configurations (the others set none: "auto").
+                        scale=f"{args.epochs} epochs, lr x{args.lr_decay} per epoch"
+                        if "max_epochs" in configs[name]
+                        else None,
                         **run,
                         device=args.device,
                     ),
