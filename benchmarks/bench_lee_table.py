@@ -212,7 +212,9 @@ def _label(row):
     """Name of a row's configuration in the table (with its scale, if any)."""
     if row.get("scale"):
         return f"{row['config']} ({row['scale']})"
-    return row["config"]
+    # max_epochs="auto": the run length is part of what was measured (the
+    # automatic length changed from 30 to 60 epochs).
+    return f"{row['config']} ({row['epochs']} epochs)"
 
 
 def _groups(runs):
