@@ -258,8 +258,8 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     max_epochs : int or "auto", default="auto"
         Number of epochs. ``"auto"``: 60, or more when epochs are short, so
         that training makes at least 1,500 optimizer steps (a small data set
-        has epochs of a few steps). On MNIST with 100 labels, 60 epochs take
-        about 14 minutes on 2 CPU cores and gave a lower test error than 30
+        has epochs of a few steps). On MNIST with 100 labels, 60 epochs took
+        about 17 minutes on 2 CPU cores and gave a lower test error than 30
         (1.49 % vs 1.76 %, docs/benchmarks.md, "Ablations"). Pseudo-labels
         are used only in epochs ``>= T1``, so ``max_epochs <= T1`` trains a
         supervised network (a warning says so).
