@@ -235,9 +235,6 @@ def report():
         "all 60,000 (floor)" if n == ALL else f"{n} labels" for n in counts
     ]
 
-    def cells(values_of):
-        return [mean_std(values_of(n)) for n in counts]
-
     rows = [["target (issue 11)"] + [_value(TARGETS, n) for n in counts]]
     rows += [[name] + [_value(row, n) for n in counts] for name, row in LEE.items()]
     rows += [
@@ -246,25 +243,24 @@ def report():
     ]
     errors, minutes, draws = [], [], []
     for (label, device), by_n in groups.items():
-        where = "" if device == "cpu" else f" [{device}]"
-        get = by_n.get
+        name = label + ("" if device == "cpu" else f" [{device}]")
+        per_count = [by_n.get(n, []) for n in counts]
         errors.append(
-            [f"**this library**: {label}{where}"]
-            + cells(lambda n: [r["test_error"] for r in get(n, [])])
+            [f"**this library**: {name}"]
+            + [mean_std([r["test_error"] for r in runs_n]) for runs_n in per_count]
         )
         minutes.append(
-            [f"{label}{where}"]
+            [name]
             + [
-                mean_std([r["fit_minutes"] for r in get(n, []) if r["fit_minutes"]], 1)
-                for n in counts
+                mean_std([r["fit_minutes"] for r in runs_n if r["fit_minutes"]], 1)
+                for runs_n in per_count
             ]
         )
         draws.append(
-            [f"{label}{where}"]
+            [name]
             + [
-                ", ".join(f"{r['seed']}: {r['test_error']:.2f}" for r in get(n, []))
-                or "–"
-                for n in counts
+                ", ".join(f"{r['seed']}: {r['test_error']:.2f}" for r in runs_n) or "–"
+                for runs_n in per_count
             ]
         )
     reach = [
