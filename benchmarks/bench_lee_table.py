@@ -327,11 +327,14 @@ def _figures(groups):
     fig, ax = plt.subplots(figsize=(11, 4.8))
     for (label, device), by_n in groups.items():
         ns = sorted(n for n in by_n if n < ALL)
-        if not ns:
-            continue
         means = [np.mean([r["test_error"] for r in by_n[n]]) for n in ns]
         stds = [np.std([r["test_error"] for r in by_n[n]]) for n in ns]
-        ax.errorbar(ns, means, yerr=stds, marker="o", capsize=3, label=label)
+        color = ax.errorbar(ns, means, yerr=stds, marker="o", capsize=3, label=label)[
+            0
+        ].get_color()
+        if ALL in by_n:  # the floor: every label, as a level to compare with
+            floor = np.mean([r["test_error"] for r in by_n[ALL]])
+            ax.axhline(floor, c=color, ls="--", lw=1, label=f"{label}, all labels")
     for (name, row), style in zip(LEE.items(), ["--", "-.", ":"]):
         ax.plot(list(row), list(row.values()), ls=style, c="grey", lw=1, label=name)
     for name, row in PUBLISHED.items():
