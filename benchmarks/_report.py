@@ -118,13 +118,15 @@ def read_log(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line]
 
 
-def fit_and_score(X, y, X_test, y_test, **params):
+def fit_and_score(X, y, X_test, y_test, *, y_true=None, **params):
     """Fit ``PseudoLabelCNNClassifier(**params)``; return the run's record.
 
     The record: test error (%), fit minutes, epochs, and per epoch the
     accuracy on the first 2,000 test images (``HeldOutAccuracy``, which
     follows training and chooses nothing), the fraction of pseudo-labels
-    kept and the epoch's seconds.
+    kept and the epoch's seconds; then the test confusion matrix (rows:
+    true digit, columns: predicted) and, given the hidden labels
+    ``y_true``, the error (%) of ``transduction_`` on the unlabeled rows.
     """
     from sklearn_pseudolabel import PseudoLabelCNNClassifier
     from sklearn_pseudolabel.callbacks import HeldOutAccuracy
@@ -136,8 +138,21 @@ def fit_and_score(X, y, X_test, y_test, **params):
     clf.fit(X, y)
     minutes = (time.perf_counter() - start) / 60
     history = clf.history_
+    predicted = clf.predict(X_test)
+    confusion = np.zeros((len(clf.classes_),) * 2, dtype=int)
+    np.add.at(
+        confusion,
+        (np.searchsorted(clf.classes_, y_test), np.searchsorted(clf.classes_, predicted)),
+        1,
+    )
+    extra = {}
+    if y_true is not None:
+        unlabeled = np.asarray(y) == -1
+        extra["transduction_error"] = round(
+            100 * float(np.mean(clf.transduction_[unlabeled] != y_true[unlabeled])), 3
+        )
     return dict(
-        test_error=round(100 * (1 - clf.score(X_test, y_test)), 3),
+        test_error=round(100 * float(np.mean(predicted != y_test)), 3),
         fit_minutes=round(minutes, 2),
         epochs=clf.n_iter_,
         held_out_acc=[round(a, 4) for a in history[:, "valid_acc"]],
@@ -146,6 +161,8 @@ def fit_and_score(X, y, X_test, y_test, **params):
             for k in history[:, "pseudo_label_confident"]
         ],
         epoch_seconds=[round(d, 2) for d in history[:, "dur"]],
+        confusion=confusion.tolist(),
+        **extra,
     )
 
 

@@ -97,6 +97,9 @@ def configurations(epochs):
             augmenter_unlabeled=RandomDistortion(**WEAK)
         ),
         "student view ImageAugmenter()": change(augmenter_unlabeled=ImageAugmenter()),
+        "strong student view without erasing": change(
+            augmenter_unlabeled=RandomDistortion(erase_size=0.0)
+        ),
         "no labeled augmentation": change(augmenter=None),
         "labeled view RandomDistortion() (strong)": change(
             augmenter=RandomDistortion()
@@ -172,6 +175,7 @@ def main():
                     y_partial,
                     X_test,
                     y_test,
+                    y_true=y,
                     device=args.device,
                     precision=args.precision,
                     random_state=seed,

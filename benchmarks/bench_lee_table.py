@@ -169,6 +169,7 @@ def main():
                     y_partial,
                     X_test,
                     y_test,
+                    y_true=y,
                     device=args.device,
                     random_state=seed,
                     **configs[name],
