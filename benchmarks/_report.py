@@ -140,11 +140,11 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, **params):
     history = clf.history_
     predicted = clf.predict(X_test)
     confusion = np.zeros((len(clf.classes_),) * 2, dtype=int)
-    np.add.at(
-        confusion,
-        (np.searchsorted(clf.classes_, y_test), np.searchsorted(clf.classes_, predicted)),
-        1,
+    index = (
+        np.searchsorted(clf.classes_, y_test),
+        np.searchsorted(clf.classes_, predicted),
     )
+    np.add.at(confusion, index, 1)
     extra = {}
     if y_true is not None:
         unlabeled = np.asarray(y) == -1
@@ -164,6 +164,15 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, **params):
         confusion=confusion.tolist(),
         **extra,
     )
+
+
+def top_confusions(confusion, k=3):
+    """Format the ``k`` largest off-diagonal counts as ``"true→predicted: n"``."""
+    confusion = np.array(confusion)
+    np.fill_diagonal(confusion, 0)
+    order = np.argsort(confusion, axis=None)[::-1][:k]
+    cells = [np.unravel_index(i, confusion.shape) for i in order]
+    return ", ".join(f"{t}→{p}: {confusion[t, p]}" for t, p in cells if confusion[t, p])
 
 
 def mean_std(values, digits=2):

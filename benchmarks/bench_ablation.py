@@ -28,6 +28,7 @@ from _report import (
     mnist_home,
     read_log,
     table,
+    top_confusions,
     write_section,
 )
 from bench_lee_table import configurations as lee_table_configurations
@@ -201,15 +202,18 @@ def main():
                 report()
 
 
+def _name(row):
+    """Return the configuration's name, with its precision when not float32."""
+    precision = row.get("precision", "float32")
+    return row["config"] + (f" [{precision}]" if precision != "float32" else "")
+
+
 def report():
     """Rebuild the ablation section from every line of the log."""
     rows = read_log(LOG)
     groups = {}
     for row in rows:
-        name = row["config"]
-        if row.get("precision", "float32") != "float32":
-            name += f" [{row['precision']}]"
-        key = (row["n_labeled"], row["epochs"], row["device"], name)
+        key = (row["n_labeled"], row["epochs"], row["device"], _name(row))
         groups.setdefault(key, []).append(row)
     lines = []
     for (n, epochs, device, name), runs in sorted(
@@ -230,6 +234,39 @@ def report():
                 ", ".join(sorted({r["commit"] for r in runs})),
             ]
         )
+    diagnosed = [
+        [
+            r["n_labeled"],
+            r["epochs"],
+            _name(r),
+            r["seed"],
+            f"{r['test_error']:.2f}",
+            f"{r['transduction_error']:.2f}",
+            top_confusions(r["confusion"]),
+        ]
+        for r in rows
+        if "confusion" in r
+    ]
+    diagnostics = (
+        "\n\nWhere the errors are, for the runs that recorded it: the error of "
+        "the fitted model's labels for the unlabeled training images "
+        "(`transduction_`, against their hidden labels) and the three largest "
+        "confusions on the test set (true digit → predicted: test images).\n\n"
+        + table(
+            [
+                "labels",
+                "epochs",
+                "configuration",
+                "draw",
+                "test error (%)",
+                "unlabeled-row error (%)",
+                "largest confusions",
+            ],
+            diagnosed,
+        )
+        if diagnosed
+        else ""
+    )
     body = (
         "MNIST test error (%) on the official 10,000 test images; all 60,000 "
         "training images, `n` labeled (balanced draw `seed`), the rest -1. "
@@ -258,6 +295,7 @@ def report():
             ],
             lines,
         )
+        + diagnostics
         + "\n\nCommands (each row's own is in the log):\n\n"
         + "\n".join(f"- `{c}`" for c in dict.fromkeys(r["command"] for r in rows))
     )

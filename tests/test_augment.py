@@ -259,3 +259,17 @@ def test_rotation_with_rows_is_rotation_then_shift():
     torch.testing.assert_close(
         out, shift_rows(rotate(X, degrees), rows), atol=1e-5, rtol=0
     )
+
+
+def test_transform_in_chunks_draws_anew_for_every_chunk(monkeypatch):
+    # transform works chunk by chunk; the draws must go on across chunks,
+    # not restart: identical input images all get different augmentations.
+    monkeypatch.setattr("sklearn_pseudolabel._augment._CHUNK", 4)
+    X = np.zeros((10, 12, 12), dtype=np.uint8)
+    X[:, 3:9, 5:7] = 200
+    aug = ImageAugmenter(combine="all", random_state=0)
+    out = aug.transform(X)
+    assert out.shape == X.shape and out.dtype == np.uint8
+    assert len({o.tobytes() for o in out}) == len(X)
+    assert all(not np.array_equal(o, X[0]) for o in out)
+    np.testing.assert_array_equal(out, aug.transform(X))
