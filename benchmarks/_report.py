@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import joblib
 import numpy as np
 import torch
 
@@ -118,7 +119,7 @@ def read_log(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line]
 
 
-def fit_and_score(X, y, X_test, y_test, *, y_true=None, **params):
+def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
     """Fit ``PseudoLabelCNNClassifier(**params)``; return the run's record.
 
     The record: test error (%), fit minutes, epochs, and per epoch the
@@ -127,6 +128,8 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, **params):
     kept and the epoch's seconds; then the test confusion matrix (rows:
     true digit, columns: predicted) and, given the hidden labels
     ``y_true``, the error (%) of ``transduction_`` on the unlabeled rows.
+    ``save_to``: a file to pickle the fitted classifier into (for analyses
+    after the run), or None.
     """
     from sklearn_pseudolabel import PseudoLabelCNNClassifier
     from sklearn_pseudolabel.callbacks import HeldOutAccuracy
@@ -137,6 +140,8 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, **params):
     start = time.perf_counter()
     clf.fit(X, y)
     minutes = (time.perf_counter() - start) / 60
+    if save_to is not None:
+        joblib.dump(clf, save_to)
     history = clf.history_
     predicted = clf.predict(X_test)
     confusion = np.zeros((len(clf.classes_),) * 2, dtype=int)
@@ -164,6 +169,15 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, **params):
         confusion=confusion.tolist(),
         **extra,
     )
+
+
+def model_file(directory, name, n_labeled, seed):
+    """Return where ``--save`` puts a run's fitted classifier (None: nowhere)."""
+    if directory is None:
+        return None
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
+    return Path(directory) / f"{slug}_{n_labeled}_{seed}.joblib"
 
 
 def top_confusions(confusion, k=3):

@@ -26,6 +26,7 @@ from _report import (
     fit_and_score,
     log_run,
     mnist_home,
+    model_file,
     read_log,
     table,
     top_confusions,
@@ -148,6 +149,9 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--save", metavar="DIR", help="pickle each fitted classifier into DIR"
+    )
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--list", action="store_true")
     parser.add_argument(
@@ -177,6 +181,7 @@ def main():
                     X_test,
                     y_test,
                     y_true=y,
+                    save_to=model_file(args.save, name, n, seed),
                     device=args.device,
                     precision=args.precision,
                     random_state=seed,

@@ -55,6 +55,7 @@ from _report import (
     log_run,
     mean_std,
     mnist_home,
+    model_file,
     read_log,
     table,
     write_section,
@@ -147,6 +148,9 @@ def main():
     parser.add_argument("--configs", type=int, nargs="*", help="indices to run")
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
+        "--save", metavar="DIR", help="pickle each fitted classifier into DIR"
+    )
+    parser.add_argument(
         "--report-only", action="store_true", help="rebuild the section, run nothing"
     )
     args = parser.parse_args()
@@ -170,6 +174,7 @@ def main():
                     X_test,
                     y_test,
                     y_true=y,
+                    save_to=model_file(args.save, name, n, seed),
                     device=args.device,
                     random_state=seed,
                     **configs[name],
