@@ -328,13 +328,14 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         up to 10 %) whose pixel range is that of the training images; none
         for rows of features (images one pixel high or wide).
 
-    augmenter_unlabeled : ImageAugmenter, RandomDistortion or None, \
+    augmenter_unlabeled : "auto", ImageAugmenter, RandomDistortion or None, \
             default=None
         The student's view of the unlabeled images, applied on the fly; the
         teacher (``teacher="eval"``) labels the un-augmented images, so the
         network learns to give the augmented image the clean image's label
-        (FixMatch's weak/strong consistency, a strong augmentation here).
-        None: the student sees the clean images.
+        (FixMatch's weak/strong consistency). ``"auto"``: the same weak
+        :class:`RandomDistortion` as ``augmenter="auto"``. None: the student
+        sees the clean images.
 
     ema_decay : float in [0, 1) or None, default=0.99
         Keep an exponential moving average of the weights, updated after every
@@ -505,7 +506,11 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         "init": [StrOptions({"he", "xavier"})],
         "image_shape": [tuple, list, None],
         "augmenter": [HasMethods(["augment_tensor"]), StrOptions({"auto"}), None],
-        "augmenter_unlabeled": [HasMethods(["augment_tensor"]), None],
+        "augmenter_unlabeled": [
+            HasMethods(["augment_tensor"]),
+            StrOptions({"auto"}),
+            None,
+        ],
         "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -727,7 +732,10 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
                 seed,
                 valid=valid,
                 schedule=dict(max_epochs=max_epochs, T1=T1, T2=T2),
-                augmenter=self._default_augmenter(X, image_shape),
+                augmenters=(
+                    self._resolve_augmenter(self.augmenter, X, image_shape),
+                    self._resolve_augmenter(self.augmenter_unlabeled, X, image_shape),
+                ),
             )
             if train_rows is None:
                 net.fit(X_tensor, y_tensor)
@@ -769,10 +777,11 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             T2 = max(T1, round(_AUTO_RAMP * max_epochs))
         return max_epochs, T1, T2
 
-    def _default_augmenter(self, X, image_shape):
-        """Return the labeled images' augmenter, ``"auto"`` resolved for ``X``."""
-        if not isinstance(self.augmenter, str):
-            return self.augmenter
+    @staticmethod
+    def _resolve_augmenter(augmenter, X, image_shape):
+        """Return ``augmenter``, ``"auto"`` resolved for ``X``."""
+        if not isinstance(augmenter, str):
+            return augmenter
         low, high = (float(X.min()), float(X.max())) if X.size else (0.0, 0.0)
         if X.dtype == np.uint8:
             low, high = low / 255, high / 255
@@ -888,7 +897,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
                 "default DropoutCNN takes the flat parameters (channels, ...)."
             )
 
-    def _build_parts(self, augmenter):
+    def _build_parts(self, augmenters):
         """Build the parts of the training step from the hyperparameters."""
         # User instances are copied (parts keep per-fit state); the built-in
         # ones are new, and augmenters are only read.
@@ -920,7 +929,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             else parts.Alignment()
         )
         return dict(
-            views=parts.Views(augmenter, self.augmenter_unlabeled),
+            views=parts.Views(*augmenters),
             teacher=teacher,
             alignment=alignment,
             targets=targets,
@@ -939,7 +948,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             )
         return {f"module__{k}": v for k, v in params.items()}
 
-    def _build_net(self, image_shape, classes, seed, valid, schedule, augmenter):
+    def _build_net(self, image_shape, classes, seed, valid, schedule, augmenters):
         if self.lr_decay == "cosine":
             scheduler = LRScheduler(
                 policy=torch.optim.lr_scheduler.CosineAnnealingLR,
@@ -988,7 +997,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             batch_size_unlabeled=self.batch_size_unlabeled,
             seed=seed,
             precision=self.precision,
-            **self._build_parts(augmenter),
+            **self._build_parts(augmenters),
         )
         return net.initialize()
 

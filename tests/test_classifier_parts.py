@@ -381,23 +381,40 @@ def test_automatic_schedule(params, sizes, expected):
 
 
 def test_automatic_augmenter_follows_the_images():
-    clf = PseudoLabelCNNClassifier()
+    resolve = PseudoLabelCNNClassifier._resolve_augmenter
     X = np.zeros((4, 64), dtype=np.uint8)
     X[:, 10] = 51
-    aug = clf._default_augmenter(X, (1, 8, 8))
+    aug = resolve("auto", X, (1, 8, 8))
     assert isinstance(aug, RandomDistortion) and aug.value_range == (0.0, 0.2)
     assert aug.elastic_alpha == 0 and aug.erase_size == 0 and aug.max_rotation == 10
     floats = np.linspace(-1, 3, 4 * 64).reshape(4, 64)
-    assert clf._default_augmenter(floats, (1, 8, 8)).value_range == (-1.0, 3.0)
+    assert resolve("auto", floats, (1, 8, 8)).value_range == (-1.0, 3.0)
     # Rows of features, blank images: no augmentation.
-    assert clf._default_augmenter(floats, (1, 1, 64)) is None
-    assert clf._default_augmenter(np.zeros((4, 64)), (1, 8, 8)) is None
+    assert resolve("auto", floats, (1, 1, 64)) is None
+    assert resolve("auto", np.zeros((4, 64)), (1, 8, 8)) is None
     # A given augmenter is used as it is; None means none.
     given = RandomDistortion()
-    assert (
-        PseudoLabelCNNClassifier(augmenter=given)._default_augmenter(X, None) is given
+    assert resolve(given, X, None) is given
+    assert resolve(None, X, None) is None
+
+
+@pytest.mark.parametrize("name", ["augmenter", "augmenter_unlabeled"])
+def test_auto_augmenter_is_the_weak_view_of_the_images(digits_partial, name):
+    X, y = digits_partial
+    other = "augmenter_unlabeled" if name == "augmenter" else "augmenter"
+    clf = PseudoLabelCNNClassifier(
+        max_epochs=1, random_state=0, **{name: "auto", other: None}
+    ).fit(X, y)
+    views = clf.net_.views
+    view, other_view = (
+        (views.labeled, views.unlabeled)
+        if name == "augmenter"
+        else (views.unlabeled, views.labeled)
     )
-    assert PseudoLabelCNNClassifier(augmenter=None)._default_augmenter(X, None) is None
+    assert isinstance(view, RandomDistortion) and other_view is None
+    assert view.value_range == (float(X.min()), float(X.max()))
+    assert view.max_rotation == 10 and view.erase_size == 0
+    assert clf.get_params()[name] == "auto"  # resolved in the net, not in place
 
 
 def test_defaults_build_the_recipe(digits_partial):
