@@ -158,6 +158,7 @@ class PseudoLabelNet(NeuralNetClassifier):
         super().on_train_begin(net, X=X, y=y, **kwargs)
         self.generator_ = torch.Generator().manual_seed(self.seed)
         self.pool_probs_ = self.last_labels_ = None
+        self.refresh_due_ = False
         labeled = y[y >= 0]
         n_classes = len(self.classes_)
         counts = torch.bincount(labeled, minlength=n_classes).float()
@@ -176,11 +177,18 @@ class PseudoLabelNet(NeuralNetClassifier):
         super().on_train_end(net, X=X, y=y, **kwargs)
         for part in self._parts:
             part.stop()
-        for name in ("generator_", "stream_", "sums_", "pool_probs_", "last_labels_"):
+        for name in (
+            "generator_",
+            "stream_",
+            "sums_",
+            "pool_probs_",
+            "last_labels_",
+            "refresh_due_",
+        ):
             self.__dict__.pop(name, None)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """Set α(t); with per-epoch refresh, let the teacher label the pool."""
+        """Set α(t); with per-epoch refresh, have the pool labeled at the first step."""
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         epoch = len(self.history) - 1
         self.alpha_ = alpha_schedule(epoch, self.alpha_f, self.T1, self.T2)
@@ -189,9 +197,9 @@ class PseudoLabelNet(NeuralNetClassifier):
         self.sums_ = torch.zeros(7, device=self.device)
         stream = self.stream_
         stream.use_unlabeled = self.alpha_ > 0 and stream.n_unlabeled > 0
-        if stream.use_unlabeled and self.refresh == "epoch":
-            logits = self.predict_logits(stream.X, stream.unlabeled_idx)
-            self.pool_probs_ = F.softmax(logits, dim=1).clone()
+        # The refresh runs at the epoch's first step, inside skorch's epoch
+        # timer (which starts after this method): an epoch's ``dur`` counts it.
+        self.refresh_due_ = stream.use_unlabeled and self.refresh == "epoch"
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         """Record the epoch's labeled / unlabeled losses and pseudo-label stats."""
@@ -250,6 +258,8 @@ class PseudoLabelNet(NeuralNetClassifier):
     def train_step_single(self, batch, **fit_params):
         """Loss = CE(labeled) + α(t) · mean over unlabeled of mask · CE(targets)."""
         self._set_training(True)
+        if self.refresh_due_:
+            self._refresh_pool()
         X, y_labeled, pos_u = batch
         n_labeled = len(y_labeled)
         X_labeled, X_unlabeled = X[:n_labeled], X[n_labeled:]
@@ -272,6 +282,13 @@ class PseudoLabelNet(NeuralNetClassifier):
             loss = loss + self.alpha_ * self.unlabeled_loss(logits_u, probs, pos_u)
         loss.backward()
         return {"loss": loss, "y_pred": logits}
+
+    def _refresh_pool(self):
+        """Label the whole unlabeled pool with the weights the epoch starts from."""
+        stream = self.stream_
+        logits = self.predict_logits(stream.X, stream.unlabeled_idx)
+        self.pool_probs_ = F.softmax(logits, dim=1).clone()
+        self.refresh_due_ = False
 
     def _teacher_probabilities(self, X, logits, pos):
         """Return this epoch's refresh of the pool, else ask the teacher."""

@@ -138,27 +138,35 @@ def test_score_ignores_unlabeled_rows(fitted, digits_partial):
 
 # ------------------------------------------------------------- the two modes
 class _CheckEpochPseudoLabels(Callback):
-    """At an epoch's first step, compare the net's pseudo-labels with argmax."""
+    """The pool's pseudo-labels come from the weights an epoch starts from."""
 
     def initialize(self):
         self.checked = 0
+        self.epochs = []
         return self
 
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
-        if net.pool_probs_ is None or len(net.history[-1]["batches"]) > 1:
+        self.expected = None
+        if training and net.refresh_due_:
+            stream = net.stream_
+            logits = net.predict_logits(stream.X, stream.unlabeled_idx)
+            self.expected = F.softmax(logits, dim=1)
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if self.expected is None:
             return
-        stream = net.stream_
-        logits = net.predict_logits(stream.X, stream.unlabeled_idx)
-        torch.testing.assert_close(net.pool_probs_, F.softmax(logits, dim=1))
+        # Refreshed in this step (inside skorch's epoch timer), once per epoch.
+        assert not net.refresh_due_
+        torch.testing.assert_close(net.pool_probs_, self.expected)
+        self.epochs.append(len(net.history))
         self.checked += 1
 
 
 def test_epoch_refresh_labels_whole_pool_with_current_net(digits_partial):
     X, y = digits_partial
     clf = make_clf(callbacks=[_CheckEpochPseudoLabels()]).fit(X, y)
-    assert (
-        dict(clf.net_.callbacks_)["_CheckEpochPseudoLabels"].checked == 2
-    )  # epochs 2 and 3 (alpha > 0)
+    check = dict(clf.net_.callbacks_)["_CheckEpochPseudoLabels"]
+    assert check.checked == 2 and check.epochs == [3, 4]  # alpha > 0 (1-based)
 
 
 def test_batch_refresh_differs_from_epoch_refresh(fitted, digits_partial):
