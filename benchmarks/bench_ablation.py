@@ -135,6 +135,10 @@ def configurations(epochs):
                 augmenter_unlabeled=RandomDistortion(**WEAK),
             )
         ),
+        "student weak view + distribution alignment": change(
+            augmenter_unlabeled=RandomDistortion(**WEAK),
+            distribution_alignment=True,
+        ),
         "soft targets T=0.5": change(targets="soft", temperature=0.5),
         "threshold 0.8": change(threshold=0.8),
         "per-epoch refresh": change(refresh="epoch"),
