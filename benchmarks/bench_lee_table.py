@@ -134,8 +134,9 @@ def configurations(epochs, lr_decay):
         mask="class_adaptive",
         augmenter_unlabeled=RandomDistortion(**WEAK_DISTORTION),
     )
-    # The student's weak view alone (the best 60-epoch ablation on MNIST;
-    # it loses on the demo's digits, so it is not the default).
+    # The student's weak view alone: the best 60-epoch ablation on MNIST
+    # draws 0 and 1, but not on draw 2 (7s taken for 2s) nor on the demo's
+    # digits, so it is not the default (docs/benchmarks.md, "Ablations").
     configs["defaults + augmenter_unlabeled='auto' (weak student view)"] = dict(
         augmenter_unlabeled="auto"
     )
