@@ -151,8 +151,8 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
     )
     np.add.at(confusion, index, 1)
     extra = {}
-    if y_true is not None:
-        unlabeled = np.asarray(y) == -1
+    unlabeled = np.asarray(y) == -1
+    if y_true is not None and unlabeled.any():
         extra["transduction_error"] = round(
             100 * float(np.mean(clf.transduction_[unlabeled] != y_true[unlabeled])), 3
         )
@@ -187,6 +187,45 @@ def top_confusions(confusion, k=3):
     order = np.argsort(confusion, axis=None)[::-1][:k]
     cells = [np.unravel_index(i, confusion.shape) for i in order]
     return ", ".join(f"{t}→{p}: {confusion[t, p]}" for t, p in cells if confusion[t, p])
+
+
+def diagnostics_table(runs, columns, describe):
+    """Return a paragraph and table of where the runs' errors are.
+
+    For the runs that recorded them: the error of ``transduction_`` on the
+    unlabeled training rows and the largest test confusions. ``columns``
+    name the cells that ``describe(run)`` returns to identify a run; "" when
+    no run recorded a confusion matrix.
+    """
+    rows = [
+        describe(r)
+        + [
+            r["seed"],
+            f"{r['test_error']:.2f}",
+            f"{r['transduction_error']:.2f}" if "transduction_error" in r else "–",
+            top_confusions(r["confusion"]),
+        ]
+        for r in runs
+        if "confusion" in r
+    ]
+    if not rows:
+        return ""
+    return (
+        "\n\nWhere the errors are, for the runs that recorded it: the error of "
+        "the fitted model's labels for the unlabeled training images "
+        "(`transduction_`, against their hidden labels) and the three largest "
+        "confusions on the test set (true digit → predicted: test images).\n\n"
+        + table(
+            [
+                *columns,
+                "draw",
+                "test error (%)",
+                "unlabeled-row error (%)",
+                "largest confusions",
+            ],
+            rows,
+        )
+    )
 
 
 def mean_std(values, digits=2):

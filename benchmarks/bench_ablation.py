@@ -23,13 +23,13 @@ import argparse
 import numpy as np
 from _report import (
     ROOT,
+    diagnostics_table,
     fit_and_score,
     log_run,
     mnist_home,
     model_file,
     read_log,
     table,
-    top_confusions,
     write_section,
 )
 from bench_lee_table import configurations as lee_table_configurations
@@ -243,38 +243,10 @@ def report():
                 ", ".join(sorted({r["commit"] for r in runs})),
             ]
         )
-    diagnosed = [
-        [
-            r["n_labeled"],
-            r["epochs"],
-            _name(r),
-            r["seed"],
-            f"{r['test_error']:.2f}",
-            f"{r['transduction_error']:.2f}",
-            top_confusions(r["confusion"]),
-        ]
-        for r in rows
-        if "confusion" in r
-    ]
-    diagnostics = (
-        "\n\nWhere the errors are, for the runs that recorded it: the error of "
-        "the fitted model's labels for the unlabeled training images "
-        "(`transduction_`, against their hidden labels) and the three largest "
-        "confusions on the test set (true digit → predicted: test images).\n\n"
-        + table(
-            [
-                "labels",
-                "epochs",
-                "configuration",
-                "draw",
-                "test error (%)",
-                "unlabeled-row error (%)",
-                "largest confusions",
-            ],
-            diagnosed,
-        )
-        if diagnosed
-        else ""
+    diagnostics = diagnostics_table(
+        rows,
+        ["labels", "epochs", "configuration"],
+        lambda r: [r["n_labeled"], r["epochs"], _name(r)],
     )
     body = (
         "MNIST test error (%) on the official 10,000 test images; all 60,000 "

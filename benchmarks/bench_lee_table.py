@@ -51,6 +51,7 @@ import numpy as np
 from _report import (
     REFERENCE,
     ROOT,
+    diagnostics_table,
     fit_and_score,
     log_run,
     mean_std,
@@ -301,6 +302,9 @@ def report():
         "(a dash: never), from the runs that logged their epochs' durations:"
         "\n\n"
         + table(["run", "97 %", "98 %", "99 %", "all epochs"], reach)
+        + diagnostics_table(
+            runs, ["method", "labels"], lambda r: [r["config"], r["n_labeled"]]
+        )
         + "\n\nAll 60,000 training images are used, `n` of them labeled "
         "(`hide_labels(y, n, random_state=seed)`, balanced), the others -1; "
         '"all 60,000" keeps every label. The first three configurations run '
