@@ -131,6 +131,8 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
     ``save_to``: a file to pickle the fitted classifier into (for analyses
     after the run), or None.
     """
+    from sklearn.metrics import confusion_matrix
+
     from sklearn_pseudolabel import PseudoLabelCNNClassifier
     from sklearn_pseudolabel.callbacks import HeldOutAccuracy
 
@@ -144,12 +146,7 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
         joblib.dump(clf, save_to)
     history = clf.history_
     predicted = clf.predict(X_test)
-    confusion = np.zeros((len(clf.classes_),) * 2, dtype=int)
-    index = (
-        np.searchsorted(clf.classes_, y_test),
-        np.searchsorted(clf.classes_, predicted),
-    )
-    np.add.at(confusion, index, 1)
+    confusion = confusion_matrix(y_test, predicted, labels=clf.classes_)
     extra = {}
     unlabeled = np.asarray(y) == -1
     if y_true is not None and unlabeled.any():

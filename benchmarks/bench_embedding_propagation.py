@@ -32,21 +32,26 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.semi_supervised import LabelSpreading
 
 from sklearn_pseudolabel import fetch_mnist, hide_labels
+from sklearn_pseudolabel._validation import as_image_tensor
 
 NEIGHBOURS = (10, 30)
 
 
 def features(module, X, batch=2048):
-    """L2-normalised output of the last hidden layer, in eval mode."""
+    """L2-normalised input of the output layer (the last hidden features)."""
     module = module.eval().float()
-    hidden = module.classifier[:-1]  # everything before the output layer
+    X = as_image_tensor(X, module.input_shape)
     out = []
-    with torch.inference_mode():
-        for start in range(0, len(X), batch):
-            x = torch.from_numpy(X[start : start + batch]).float().div_(255)
-            x = x.reshape(-1, *module.input_shape)
-            x = x.contiguous(memory_format=torch.channels_last)  # as in forward
-            out.append(hidden(module.features(x)))
+    # The output layer's input, captured from the module's own forward pass.
+    hook = module.classifier[-1].register_forward_hook(
+        lambda layer, inputs, output: out.append(inputs[0])
+    )
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(X), batch):
+                module(X[start : start + batch])
+    finally:
+        hook.remove()
     F = torch.cat(out).numpy()
     return F / np.linalg.norm(F, axis=1, keepdims=True)
 
