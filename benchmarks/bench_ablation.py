@@ -142,6 +142,11 @@ def configurations(epochs):
         "soft targets T=0.5": change(targets="soft", temperature=0.5),
         "threshold 0.8": change(threshold=0.8),
         "per-epoch refresh": change(refresh="epoch"),
+        "ramp over 30 % of the run": change(T2=max(3 * epochs // 10, 1)),
+        "labeled-only warm-up 10 %, ramp to 30 %": change(
+            T1=max(epochs // 10, 1), T2=max(3 * epochs // 10, 2)
+        ),
+        "threshold 0.99": change(threshold=0.99),
         "previous best (Lee table row 3)": old_best,
     }
 
