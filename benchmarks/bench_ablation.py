@@ -147,6 +147,9 @@ def configurations(epochs):
             T1=max(epochs // 10, 1), T2=max(3 * epochs // 10, 2)
         ),
         "threshold 0.99": change(threshold=0.99),
+        "student weak view + erasing": change(
+            augmenter_unlabeled=RandomDistortion(**{**WEAK, "erase_size": 0.4})
+        ),
         "previous best (Lee table row 3)": old_best,
     }
 
