@@ -165,6 +165,12 @@ def main():
         "--save", metavar="DIR", help="pickle each fitted classifier into DIR"
     )
     parser.add_argument("--precision", default="float32")
+    parser.add_argument(
+        "--random-state",
+        type=int,
+        help="the fit's random_state (initialisation, batches, augmentation); "
+        "default: the label draw's seed",
+    )
     parser.add_argument("--list", action="store_true")
     parser.add_argument(
         "--report-only", action="store_true", help="rebuild the section, run nothing"
@@ -186,6 +192,7 @@ def main():
     for n in args.n_labeled:
         for seed in args.seeds:
             y_partial = hide_labels(y, n, random_state=seed)
+            fit_seed = seed if args.random_state is None else args.random_state
             for name in args.configs:
                 run = fit_and_score(
                     X,
@@ -193,10 +200,15 @@ def main():
                     X_test,
                     y_test,
                     y_true=y,
-                    save_to=model_file(args.save, name, n, seed),
+                    save_to=model_file(
+                        args.save,
+                        name if fit_seed == seed else f"{name} fit seed {fit_seed}",
+                        n,
+                        seed,
+                    ),
                     device=args.device,
                     precision=args.precision,
-                    random_state=seed,
+                    random_state=fit_seed,
                     **configs[name],
                 )
                 run["epochs"] = args.epochs  # the budget the configuration names
@@ -209,6 +221,7 @@ def main():
                         **run,
                         device=args.device,
                         precision=args.precision,
+                        random_state=fit_seed,
                     ),
                 )
                 print(
@@ -220,9 +233,11 @@ def main():
 
 
 def _name(row):
-    """Return the configuration's name, with its precision when not float32."""
+    """Return the configuration's name with its precision and fit seed, if not default."""
     precision = row.get("precision", "float32")
-    return row["config"] + (f" [{precision}]" if precision != "float32" else "")
+    name = row["config"] + (f" [{precision}]" if precision != "float32" else "")
+    fit_seed = row.get("random_state", row["seed"])
+    return name + (f" [fit seed {fit_seed}]" if fit_seed != row["seed"] else "")
 
 
 def report():
