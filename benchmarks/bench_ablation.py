@@ -233,7 +233,7 @@ def main():
 
 
 def _name(row):
-    """Return the configuration's name with its precision and fit seed, if not default."""
+    """Return the configuration's name, with precision and fit seed if not default."""
     precision = row.get("precision", "float32")
     name = row["config"] + (f" [{precision}]" if precision != "float32" else "")
     fit_seed = row.get("random_state", row["seed"])
