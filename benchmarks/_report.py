@@ -75,7 +75,7 @@ _DIRTY = bool(
         "--",
         ".",
         ":!docs/benchmarks.md",
-        ":!docs/_static/lee_table_*.png",
+        ":!docs/_static/*.png",
         ":!benchmarks/results",
     )
 )
