@@ -147,6 +147,12 @@ def configurations(epochs):
             T1=max(epochs // 10, 1), T2=max(3 * epochs // 10, 2)
         ),
         "threshold 0.99": change(threshold=0.99),
+        "labeled view + strokes (p=0.5)": change(
+            augmenter=RandomDistortion(**WEAK, stroke_probability=0.5)
+        ),
+        "labeled view + strokes (p=0.25)": change(
+            augmenter=RandomDistortion(**WEAK, stroke_probability=0.25)
+        ),
         "student weak view + erasing": change(
             augmenter_unlabeled=RandomDistortion(**{**WEAK, "erase_size": 0.4})
         ),

@@ -8,14 +8,24 @@ finds the largest wrong cell of ``transduction_`` against the hidden labels
 of the unlabeled rows (true digit ``t`` labelled ``p``) and draws three rows
 of images: the labeled images of ``t`` (all the network was told about
 ``t``), unlabeled images of ``t`` labelled ``p`` and unlabeled images of
-``t`` labelled ``t``, evenly spaced through each set. Result: one figure
-per model in docs/_static/ and a section of docs/benchmarks.md.
+``t`` labelled ``t``, evenly spaced through each set.
+
+Could the other images' labels pull the group back? An *oracle* answers:
+the default CNN trained without pseudo-labels on ``--oracle-images``
+training images with their true labels, none of them from the unlabeled
+images of ``t`` that the model got wrong, then asked about those. If even it
+calls few of them ``t``, no labels of the rest of the data will, and only a
+labeled example of the group (or an invariance that maps it onto ``t``) can.
+
+Result: one figure per model in docs/_static/ and a section of
+docs/benchmarks.md.
 
     .venv/bin/python benchmarks/plot_captures.py --models M --seeds 3
 """
 
 import argparse
 import re
+import warnings
 from pathlib import Path
 
 import joblib
@@ -27,7 +37,11 @@ import numpy as np  # noqa: E402
 from _report import ROOT, mnist_home, table, write_section  # noqa: E402
 from sklearn.metrics import confusion_matrix  # noqa: E402
 
-from sklearn_pseudolabel import fetch_mnist, hide_labels  # noqa: E402
+from sklearn_pseudolabel import (  # noqa: E402
+    PseudoLabelCNNClassifier,
+    fetch_mnist,
+    hide_labels,
+)
 
 FIGURES = ROOT / "docs" / "_static"
 #: Images per row of a figure.
@@ -68,6 +82,29 @@ def figure(X, rows, titles, path):
     plt.close(fig)
 
 
+def oracle(X, y, group, n_images, epochs, seed=0):
+    """Fit the supervised default CNN on true labels of images outside ``group``.
+
+    Return it: ``n_images`` training images (None: all) drawn at random from
+    those not in ``group``, every one with its true label.
+    """
+    rng = np.random.default_rng(seed)
+    rows = np.setdiff1d(np.arange(len(y)), group)
+    if n_images is not None:
+        rows = rng.choice(rows, n_images, replace=False)
+    clf = PseudoLabelCNNClassifier(alpha_f=0.0, max_epochs=epochs, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "y contains no unlabeled samples")
+        return clf.fit(X[rows], y[rows])
+
+
+def top_classes(labels, k=3):
+    """Format the ``k`` most frequent of ``labels`` as ``"label: n"``."""
+    values, counts = np.unique(labels, return_counts=True)
+    order = np.argsort(counts)[::-1][:k]
+    return ", ".join(f"{values[i]}: {counts[i]}" for i in order)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--models", nargs="+", required=True)
@@ -75,10 +112,15 @@ def main():
         "--seeds", type=int, nargs="+", required=True, help="label draw per model"
     )
     parser.add_argument("--n-labeled", type=int, default=100)
+    parser.add_argument(
+        "--oracle-images", type=int, help="default: every image outside the group"
+    )
+    parser.add_argument("--oracle-epochs", type=int, default=3)
     args = parser.parse_args()
     if len(args.seeds) != len(args.models):
         parser.error("give one --seeds value per model")
     X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
+    X_test, y_test = fetch_mnist(subset="test", data_home=mnist_home(), return_X_y=True)
     lines, images = [], []
     for path, seed in zip(args.models, args.seeds):
         clf = joblib.load(path)
@@ -90,6 +132,9 @@ def main():
         captured = np.flatnonzero(of_t & (assigned == p))
         kept = np.flatnonzero(of_t & (assigned == t))
         labeled = np.flatnonzero(y_partial == t)
+        wrong = np.flatnonzero(of_t & (assigned != t))
+        truth = oracle(X, y, wrong, args.oracle_images, args.oracle_epochs)
+        called = truth.predict(X[wrong])
         stem = re.sub(r"[^A-Za-z0-9]+", "-", Path(path).stem).strip("-")
         name = f"capture_{stem}.png"
         figure(
@@ -110,6 +155,10 @@ def main():
                 count,
                 f"{100 * count / of_t.sum():.1f}",
                 f"{100 * np.mean(assigned[unlabeled] != y[unlabeled]):.2f}",
+                len(wrong),
+                f"{100 * np.mean(called == t):.1f}",
+                top_classes(called),
+                f"{100 * (1 - truth.score(X_test, y_test)):.2f}",
             ]
         )
         images.append(f"![{Path(path).name}: {t}→{p}](_static/{name})")
@@ -121,7 +170,13 @@ def main():
         "the labeled images of the true digit; second, images of the group; "
         "third, images of the same digit the model got right. A diagnostic, "
         "not a method of the library; the model files come from `--save` of "
-        "the accuracy benchmarks (their runs are in those sections).\n\n"
+        "the accuracy benchmarks (their runs are in those sections). The "
+        "oracle: the default CNN without pseudo-labels (`alpha_f=0`, "
+        f"{args.oracle_epochs} epochs) trained on "
+        + (f"{args.oracle_images:,}" if args.oracle_images else "all the")
+        + " training images with their true labels, except the "
+        "unlabeled images of the digit that the model got wrong; then asked "
+        "about those images.\n\n"
         + table(
             [
                 "model file",
@@ -130,6 +185,10 @@ def main():
                 "images",
                 "share of the digit's unlabeled images (%)",
                 "unlabeled-row error (%)",
+                "the digit's wrong unlabeled images",
+                "oracle calls them the digit (%)",
+                "oracle's labels for them",
+                "oracle's test error (%)",
             ],
             lines,
         )
