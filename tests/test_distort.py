@@ -11,6 +11,7 @@ OFF = dict(
     max_scale=0.0,
     max_translation=0.0,
     elastic_alpha=0.0,
+    stroke_probability=0.0,
     erase_size=0.0,
 )
 
@@ -81,6 +82,38 @@ def test_erasing_only_sets_background(bars):
     assert (X_aug[changed] == 0).all()
 
 
+def test_stroke_is_a_horizontal_bar_of_ink_in_the_middle():
+    X = np.zeros((400, 28, 28), dtype=np.uint8)
+    aug = RandomDistortion(**{**OFF, "stroke_probability": 1.0}, random_state=0)
+    X_aug = aug.transform(X)
+    assert set(np.unique(X_aug)) == {0, 255}
+    rows, cols = (X_aug > 0).any(axis=2), (X_aug > 0).any(axis=1)
+    # Two full rows (1/14 of 28) of a bar 0.2-0.5 of the width long, centred
+    # within 0.3-0.7 of each side.
+    assert (rows.sum(1) == 2).all()
+    assert (X_aug > 0).sum((1, 2)).tolist() == (2 * cols.sum(1)).tolist()
+    assert cols.sum(1).min() >= 5 and cols.sum(1).max() <= 14
+    centre_rows = np.argwhere(rows)[:, 1].reshape(-1, 2).mean(1) + 0.5
+    assert centre_rows.min() >= 0.3 * 28 - 1 and centre_rows.max() <= 0.7 * 28 + 1
+    assert np.ptp(centre_rows) > 5  # the place varies
+
+
+def test_stroke_probability_is_the_share_of_images_drawn_on():
+    X = np.zeros((2000, 1, 8, 8), dtype=np.float32)
+    aug = RandomDistortion(**{**OFF, "stroke_probability": 0.3}, random_state=0)
+    X_aug = aug.transform(X)
+    drawn = X_aug.reshape(len(X), -1).max(1) == 1.0
+    assert 0.25 < drawn.mean() < 0.35
+    # At least one row on a small image.
+    assert ((X_aug[drawn, 0] > 0).any(axis=2).sum(1) == 1).all()
+
+
+def test_stroke_keeps_existing_ink(bars):
+    X_aug = RandomDistortion(**{**OFF, "stroke_probability": 1.0}, random_state=0)
+    X_aug = X_aug.transform(bars)
+    assert (X_aug >= bars).all() and (X_aug != bars).any()
+
+
 def test_elastic_keeps_mass_roughly_and_differs_per_image(bars):
     X = np.repeat(bars[:1], 4, axis=0).astype(np.float32) / 255
     aug = RandomDistortion(**{**OFF, "elastic_alpha": 34.0}, random_state=0)
@@ -105,6 +138,7 @@ def test_augment_tensor_is_batched_on_its_device():
         (dict(max_scale=1.0), "max_scale"),
         (dict(elastic_sigma=0.0), "elastic_sigma"),
         (dict(erase_size=1.5), "erase_size"),
+        (dict(stroke_probability=-0.1), "stroke_probability"),
     ],
 )
 def test_invalid_parameters(bars, params, match):
