@@ -292,9 +292,12 @@ def report():
         "cores with other work (tests, short digit runs): read them as upper "
         "bounds and compare errors, not times; the timed figures are in the "
         "Lee-table sections, run alone. At 60 epochs in float32 `recipe` is "
-        "the library's defaults, run per draw in the Lee table (row "
-        "'PseudoLabelCNNClassifier() defaults (60 epochs)'): compare the "
-        "60-epoch float32 rows here with that row, draw by draw.\n\n"
+        "the library's defaults without the strokes that `augmenter='auto'` "
+        "now draws on half of the labeled images (`labeled view + strokes "
+        "(p=0.5)` is today's defaults), run per draw in the Lee table (row "
+        "'defaults without strokes (augmenter = the weak view alone) (60 "
+        "epochs)'): compare the 60-epoch float32 rows here with that row, "
+        "draw by draw.\n\n"
         + table(
             [
                 "labels",

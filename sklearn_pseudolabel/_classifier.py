@@ -83,6 +83,8 @@ _AUTO_EPOCHS = 60
 _AUTO_STEPS = 1500
 #: T2=None: the unlabeled weight reaches alpha_f after this share of the run.
 _AUTO_RAMP = 0.1
+#: augmenter="auto": the share of labeled images that get a random stroke.
+_AUTO_STROKES = 0.5
 
 #: The parameters of the default DropoutCNN.
 _CNN_PARAMS = (
@@ -325,8 +327,12 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         batch (fresh randomness at every step). Any object with an
         ``augment_tensor(X, generator)`` method works. ``"auto"``: a weak
         :class:`RandomDistortion` (rotation up to 10°, scale and translation
-        up to 10 %) whose pixel range is that of the training images; none
-        for rows of features (images one pixel high or wide).
+        up to 10 %) that also draws a random horizontal stroke on half of the
+        images (``stroke_probability=0.5``), with the pixel range of the
+        training images; none for rows of features (images one pixel high or
+        wide). The strokes teach the network that a bar across a character
+        does not change it: without them, a label draw whose few 7s are not
+        crossed loses the crossed 7s to 3 or 2 (user guide).
 
     augmenter_unlabeled : "auto", ImageAugmenter, RandomDistortion or None, \
             default=None
@@ -334,8 +340,8 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         teacher (``teacher="eval"``) labels the un-augmented images, so the
         network learns to give the augmented image the clean image's label
         (FixMatch's weak/strong consistency). ``"auto"``: the same weak
-        :class:`RandomDistortion` as ``augmenter="auto"``. None: the student
-        sees the clean images.
+        :class:`RandomDistortion` as ``augmenter="auto"``, without strokes.
+        None: the student sees the clean images.
 
     ema_decay : float in [0, 1) or None, default=0.99
         Keep an exponential moving average of the weights, updated after every
@@ -733,7 +739,9 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
                 valid=valid,
                 schedule=dict(max_epochs=max_epochs, T1=T1, T2=T2),
                 augmenters=(
-                    self._resolve_augmenter(self.augmenter, X, image_shape),
+                    self._resolve_augmenter(
+                        self.augmenter, X, image_shape, _AUTO_STROKES
+                    ),
                     self._resolve_augmenter(self.augmenter_unlabeled, X, image_shape),
                 ),
             )
@@ -778,8 +786,12 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         return max_epochs, T1, T2
 
     @staticmethod
-    def _resolve_augmenter(augmenter, X, image_shape):
-        """Return ``augmenter``, ``"auto"`` resolved for ``X``."""
+    def _resolve_augmenter(augmenter, X, image_shape, stroke_probability=0.0):
+        """Return ``augmenter``, ``"auto"`` resolved for ``X``.
+
+        ``"auto"`` is the weak :class:`RandomDistortion` in the pixel range of
+        ``X``, drawing strokes on ``stroke_probability`` of the images.
+        """
         if not isinstance(augmenter, str):
             return augmenter
         low, high = (float(X.min()), float(X.max())) if X.size else (0.0, 0.0)
@@ -787,7 +799,11 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             low, high = low / 255, high / 255
         if min(image_shape[1:]) < 2 or not low < high:
             return None  # rows of features, or blank images: nothing to warp
-        return RandomDistortion(**WEAK_DISTORTION, value_range=(low, high))
+        return RandomDistortion(
+            **WEAK_DISTORTION,
+            stroke_probability=stroke_probability,
+            value_range=(low, high),
+        )
 
     def _validation_split(self, y_encoded, seed):
         """Training and validation row indices (None, None without a split)."""

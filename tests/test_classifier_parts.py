@@ -387,6 +387,8 @@ def test_automatic_augmenter_follows_the_images():
     aug = resolve("auto", X, (1, 8, 8))
     assert isinstance(aug, RandomDistortion) and aug.value_range == (0.0, 0.2)
     assert aug.elastic_alpha == 0 and aug.erase_size == 0 and aug.max_rotation == 10
+    assert aug.stroke_probability == 0
+    assert resolve("auto", X, (1, 8, 8), 0.5).stroke_probability == 0.5
     floats = np.linspace(-1, 3, 4 * 64).reshape(4, 64)
     assert resolve("auto", floats, (1, 8, 8)).value_range == (-1.0, 3.0)
     # Rows of features, blank images: no augmentation.
@@ -414,6 +416,8 @@ def test_auto_augmenter_is_the_weak_view_of_the_images(digits_partial, name):
     assert isinstance(view, RandomDistortion) and other_view is None
     assert view.value_range == (float(X.min()), float(X.max()))
     assert view.max_rotation == 10 and view.erase_size == 0
+    # Strokes on half of the labeled images; the student's view has none.
+    assert view.stroke_probability == (0.5 if name == "augmenter" else 0.0)
     assert clf.get_params()[name] == "auto"  # resolved in the net, not in place
 
 
