@@ -336,7 +336,11 @@ def report():
         + ", ".join(commits)
         + "). Lines marked `backfilled` were copied from the earlier, "
         "one-run-per-section form of this table (their command, commit and "
-        "section are in the line; no per-epoch curve was kept then).\n\n"
+        "section are in the line; no per-epoch curve was kept then). Lines "
+        "with `run_as` were run under that configuration name and renamed "
+        "when the defaults changed: the runs of 'defaults + strokes in the "
+        "labeled view (p=0.5)' are the defaults' rows, the earlier defaults' "
+        "runs are 'defaults without strokes'.\n\n"
         "![Test error against the number of labels](_static/lee_table_error.png)"
         "\n\n"
         "![Accuracy on 2,000 test images per epoch, 100 labels]"
