@@ -5,6 +5,7 @@ Each script writes its own section of ``docs/benchmarks.md`` between
 produced it, so that every number there comes from a script run.
 """
 
+import argparse
 import json
 import os
 import platform
@@ -166,6 +167,29 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
         confusion=confusion.tolist(),
         **extra,
     )
+
+
+def saved_models_parser():
+    """Return the argument parser of a diagnostic of ``--save`` model files.
+
+    ``--models`` (the files), ``--seeds`` (the label draw of each) and
+    ``--n-labeled``; parse with :func:`parse_saved_models`.
+    """
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--models", nargs="+", required=True)
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", required=True, help="label draw per model"
+    )
+    parser.add_argument("--n-labeled", type=int, default=100)
+    return parser
+
+
+def parse_saved_models(parser):
+    """Parse the command line; one seed per model file."""
+    args = parser.parse_args()
+    if len(args.seeds) != len(args.models):
+        parser.error("give one --seeds value per model")
+    return args
 
 
 def model_file(directory, name, n_labeled, seed):

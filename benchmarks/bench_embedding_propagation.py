@@ -20,14 +20,19 @@ docs/benchmarks.md, one row per model file.
     .venv/bin/python benchmarks/bench_embedding_propagation.py --models M --seeds 1
 """
 
-import argparse
 import time
 from pathlib import Path
 
 import joblib
 import numpy as np
 import torch
-from _report import mnist_home, table, write_section
+from _report import (
+    mnist_home,
+    parse_saved_models,
+    saved_models_parser,
+    table,
+    write_section,
+)
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.semi_supervised import LabelSpreading
 
@@ -57,15 +62,7 @@ def features(module, X, batch=2048):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--models", nargs="+", required=True)
-    parser.add_argument(
-        "--seeds", type=int, nargs="+", required=True, help="label draw per model"
-    )
-    parser.add_argument("--n-labeled", type=int, default=100)
-    args = parser.parse_args()
-    if len(args.seeds) != len(args.models):
-        parser.error("give one --seeds value per model")
+    args = parse_saved_models(saved_models_parser())
     X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
     X_test, y_test = fetch_mnist(subset="test", data_home=mnist_home(), return_X_y=True)
     rows = []

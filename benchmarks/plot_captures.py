@@ -26,7 +26,6 @@ docs/benchmarks.md.
     .venv/bin/python benchmarks/plot_captures.py --models M --seeds 3
 """
 
-import argparse
 import re
 import warnings
 from pathlib import Path
@@ -37,7 +36,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _report import ROOT, mnist_home, table, write_section  # noqa: E402
+from _report import (  # noqa: E402
+    ROOT,
+    mnist_home,
+    parse_saved_models,
+    saved_models_parser,
+    table,
+    write_section,
+)
 from sklearn.metrics import confusion_matrix  # noqa: E402
 
 from sklearn_pseudolabel import (  # noqa: E402
@@ -120,19 +126,12 @@ def top_classes(labels, k=3):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--models", nargs="+", required=True)
-    parser.add_argument(
-        "--seeds", type=int, nargs="+", required=True, help="label draw per model"
-    )
-    parser.add_argument("--n-labeled", type=int, default=100)
+    parser = saved_models_parser()
     parser.add_argument(
         "--oracle-images", type=int, help="default: every image outside the group"
     )
     parser.add_argument("--oracle-epochs", type=int, default=3)
-    args = parser.parse_args()
-    if len(args.seeds) != len(args.models):
-        parser.error("give one --seeds value per model")
+    args = parse_saved_models(parser)
     X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
     X_test, y_test = fetch_mnist(subset="test", data_home=mnist_home(), return_X_y=True)
     lines, images = [], []
