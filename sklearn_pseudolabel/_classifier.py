@@ -187,10 +187,11 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     best recipe at a CPU budget (MNIST with 100 labels in about a quarter of
     an hour on 2 cores; see the user guide): a batch-normalised CNN, a
     mean teacher labelling the clean unlabeled images per batch, a 0.95
-    confidence threshold, a weak augmentation of the labeled images, cosine
-    learning-rate decay, and a run length and α ramp that adapt to the data
-    set. The reference configuration of Lee (2013) and the 2017 report is one
-    dictionary of parameters away (user guide, "The reference configuration").
+    confidence threshold, a weak augmentation of the labeled images (with
+    random strokes across half of them), cosine learning-rate decay, and a
+    run length and α ramp that adapt to the data set. The reference
+    configuration of Lee (2013) and the 2017 report is one dictionary of
+    parameters away (user guide, "The reference configuration").
 
     Parameters
     ----------
