@@ -171,12 +171,6 @@ def main():
         "--save", metavar="DIR", help="pickle each fitted classifier into DIR"
     )
     parser.add_argument("--precision", default="float32")
-    parser.add_argument(
-        "--random-state",
-        type=int,
-        help="the fit's random_state (initialisation, batches, augmentation); "
-        "default: the label draw's seed",
-    )
     parser.add_argument("--list", action="store_true")
     parser.add_argument(
         "--report-only", action="store_true", help="rebuild the section, run nothing"
@@ -198,7 +192,6 @@ def main():
     for n in args.n_labeled:
         for seed in args.seeds:
             y_partial = hide_labels(y, n, random_state=seed)
-            fit_seed = seed if args.random_state is None else args.random_state
             for name in args.configs:
                 run = fit_and_score(
                     X,
@@ -206,15 +199,10 @@ def main():
                     X_test,
                     y_test,
                     y_true=y,
-                    save_to=model_file(
-                        args.save,
-                        name if fit_seed == seed else f"{name} fit seed {fit_seed}",
-                        n,
-                        seed,
-                    ),
+                    save_to=model_file(args.save, name, n, seed),
                     device=args.device,
                     precision=args.precision,
-                    random_state=fit_seed,
+                    random_state=seed,
                     **configs[name],
                 )
                 run["epochs"] = args.epochs  # the budget the configuration names
@@ -227,7 +215,6 @@ def main():
                         **run,
                         device=args.device,
                         precision=args.precision,
-                        random_state=fit_seed,
                     ),
                 )
                 print(
@@ -239,11 +226,9 @@ def main():
 
 
 def _name(row):
-    """Return the configuration's name, with precision and fit seed if not default."""
+    """Return the configuration's name, with its precision when not float32."""
     precision = row.get("precision", "float32")
-    name = row["config"] + (f" [{precision}]" if precision != "float32" else "")
-    fit_seed = row.get("random_state", row["seed"])
-    return name + (f" [fit seed {fit_seed}]" if fit_seed != row["seed"] else "")
+    return row["config"] + (f" [{precision}]" if precision != "float32" else "")
 
 
 def report():

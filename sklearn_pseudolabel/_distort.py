@@ -36,6 +36,20 @@ def _uniform(n, low, high, generator, like):
     return low + (high - low) * u
 
 
+def _rectangles(X, centre, size):
+    """Masks ``(N, H, W)`` of one axis-aligned rectangle per image of ``X``.
+
+    ``centre`` and ``size`` are ``(N, 2)``: (row, column) and (height, width)
+    as fractions of the image side; a pixel is inside when its centre is.
+    """
+    _, _, height, width = X.shape
+    rows = (torch.arange(height, device=X.device, dtype=X.dtype) + 0.5) / height
+    cols = (torch.arange(width, device=X.device, dtype=X.dtype) + 0.5) / width
+    inside_rows = (rows[None] - centre[:, :1]).abs() < size[:, :1] / 2
+    inside_cols = (cols[None] - centre[:, 1:]).abs() < size[:, 1:] / 2
+    return inside_rows[:, :, None] & inside_cols[:, None, :]
+
+
 def _blur_matrix(size, sigma, device, dtype):
     """Matrix ``M`` such that ``x @ M`` blurs the rows ``x`` of length ``size``.
 
@@ -284,26 +298,17 @@ class RandomDistortion(_BaseAugmenter):
 
     def _stroke(self, X, generator, ink):
         """Draw a horizontal bar of ``ink`` on each image, with its probability."""
-        n, _, height, width = X.shape
+        n, _, height, _ = X.shape
         drawn = _uniform(n, 0, 1, generator, X) < self.stroke_probability
         centre = _uniform(2 * n, *_STROKE_CENTRE, generator, X).reshape(n, 2)
         length = _uniform(n, *_STROKE_LENGTH, generator, X)
-        thickness = max(_STROKE_THICKNESS, 1 / height)
-        rows = (torch.arange(height, device=X.device, dtype=X.dtype) + 0.5) / height
-        cols = (torch.arange(width, device=X.device, dtype=X.dtype) + 0.5) / width
-        on_rows = (rows[None] - centre[:, :1]).abs() < thickness / 2
-        on_cols = (cols[None] - centre[:, 1:]).abs() < length[:, None] / 2
-        bar = on_rows[:, :, None] & on_cols[:, None, :] & drawn[:, None, None]
-        return X.masked_fill(bar[:, None], ink)
+        thickness = torch.full_like(length, max(_STROKE_THICKNESS, 1 / height))
+        bar = _rectangles(X, centre, torch.stack([thickness, length], dim=1))
+        return X.masked_fill((bar & drawn[:, None, None])[:, None], ink)
 
     def _erase(self, X, generator, background):
         """Set a random rectangle of each image to the background."""
-        n, _, height, width = X.shape
+        n = len(X)
         size = _uniform(2 * n, 0, self.erase_size, generator, X).reshape(n, 2)
         centre = _uniform(2 * n, 0, 1, generator, X).reshape(n, 2)
-        rows = (torch.arange(height, device=X.device, dtype=X.dtype) + 0.5) / height
-        cols = (torch.arange(width, device=X.device, dtype=X.dtype) + 0.5) / width
-        inside_rows = (rows[None] - centre[:, :1]).abs() < size[:, :1] / 2
-        inside_cols = (cols[None] - centre[:, 1:]).abs() < size[:, 1:] / 2
-        erased = inside_rows[:, :, None] & inside_cols[:, None, :]
-        return X.masked_fill(erased[:, None], background)
+        return X.masked_fill(_rectangles(X, centre, size)[:, None], background)
