@@ -82,6 +82,23 @@ _DIRTY = bool(
 )
 
 
+def run_worker(script, *args, env=None):
+    """Run ``script`` with ``args`` in a fresh Python; return its last line as JSON.
+
+    The benchmarks that must not share a process between variants (peak
+    memory, compile caches, code versions) run each one this way.
+    """
+    out = subprocess.run(
+        [sys.executable, str(Path(script).resolve()), *map(str, args)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def machine(device="cpu"):
     """One line describing where the numbers were measured."""
     where = f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()})"

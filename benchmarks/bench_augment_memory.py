@@ -12,11 +12,9 @@ Result: a section of docs/benchmarks.md.
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import time
 
-from _report import REFERENCE, mnist_home, table, write_section
+from _report import REFERENCE, mnist_home, run_worker, table, write_section
 
 VARIANTS = ["none", "on the fly", "static 30x"]
 
@@ -62,20 +60,9 @@ def main():
         return
     results = {}
     for variant in VARIANTS:
-        out = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--variant",
-                variant,
-                "--max-epochs",
-                str(args.max_epochs),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        results[variant] = json.loads(out.strip().splitlines()[-1])
+        results[variant] = run_worker(
+            __file__, "--variant", variant, "--max-epochs", args.max_epochs
+        )
         print(variant, results[variant], flush=True)
     none = results["none"]
     rows = [

@@ -28,12 +28,10 @@ import inspect
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
-from _report import ROOT, mnist_home, table, write_section
+from _report import mnist_home, run_worker, table, write_section
 
 BATCH, BATCH_U, INFER = 64, 448, 1024
 DEFAULT_STEPS = 60 * 134
@@ -106,26 +104,17 @@ def worker(args):
 
 def measure(args, variant):
     with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=cache)
-        out = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--worker",
-                "--variant",
-                variant,
-                "--device",
-                args.device,
-                "--steps",
-                str(args.steps),
-            ],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    return json.loads(out.strip().splitlines()[-1])
+        return run_worker(
+            __file__,
+            "--worker",
+            "--variant",
+            variant,
+            "--device",
+            args.device,
+            "--steps",
+            args.steps,
+            env=dict(os.environ, TORCHINDUCTOR_CACHE_DIR=cache),
+        )
 
 
 def main():

@@ -18,10 +18,9 @@ import json
 import os
 import statistics
 import subprocess
-import sys
 import time
 
-from _report import ROOT, mnist_home, table, write_section
+from _report import mnist_home, run_worker, table, write_section
 
 
 def worker(args):
@@ -59,25 +58,17 @@ def measure(args, precision, pythonpath=None):
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
-    out = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--worker",
-            "--precision",
-            precision,
-            "--epochs",
-            str(args.epochs),
-            "--threads",
-            str(args.threads),
-        ],
+    result = run_worker(
+        __file__,
+        "--worker",
+        "--precision",
+        precision,
+        "--epochs",
+        args.epochs,
+        "--threads",
+        args.threads,
         env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    result = json.loads(out.strip().splitlines()[-1])
+    )
     print(f"  ({result['code']})", flush=True)
     return result["seconds_per_epoch"]
 
