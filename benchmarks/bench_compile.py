@@ -34,6 +34,7 @@ import time
 from _report import mnist_home, run_worker, table, write_section
 
 BATCH, BATCH_U, INFER = 64, 448, 1024
+# A default fit on MNIST with 100 labels: 60 epochs of ceil(59,900 / 448) steps.
 DEFAULT_STEPS = 60 * 134
 VARIANTS = ("eager", "compile")
 
