@@ -99,6 +99,12 @@ def run_worker(script, *args, env=None):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def sync(device):
+    """Wait for the device's queued work, so that a timer reads its end."""
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
 def machine(device="cpu"):
     """One line describing where the numbers were measured."""
     where = f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()})"

@@ -26,46 +26,41 @@ docs/benchmarks.md.
 import argparse
 import inspect
 import json
+import math
 import os
 import statistics
 import tempfile
 import time
 
-from _report import mnist_home, run_worker, table, write_section
+import torch
+import torch.nn.functional as F
+from _report import mnist_home, run_worker, sync, table, write_section
 
-BATCH, BATCH_U, INFER = 64, 448, 1024
-# A default fit on MNIST with 100 labels: 60 epochs of ceil(59,900 / 448) steps.
-DEFAULT_STEPS = 60 * 134
+from sklearn_pseudolabel import DropoutCNN, PseudoLabelCNNClassifier, fetch_mnist
+
+DEFAULTS = PseudoLabelCNNClassifier().get_params()
+BATCH, BATCH_U = DEFAULTS["batch_size"], DEFAULTS["batch_size_unlabeled"]
+INFER = 1024
+# A default fit on MNIST with 100 labels: max_epochs="auto" runs 60 epochs of
+# one pass over the 59,900 unlabeled images.
+DEFAULT_STEPS = 60 * math.ceil(59_900 / BATCH_U)
 VARIANTS = ("eager", "compile")
 
 
-def _sync(device):
-    import torch
-
-    if str(device).startswith("cuda"):
-        torch.cuda.synchronize()
-
-
 def _timed(fn, device):
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     fn()
-    _sync(device)
+    sync(device)
     return time.perf_counter() - start
 
 
 def worker(args):
     """Time one variant and print its figures as one JSON line."""
-    import torch
-    import torch.nn.functional as F
-
-    from sklearn_pseudolabel import DropoutCNN, PseudoLabelCNNClassifier, fetch_mnist
-
     torch.manual_seed(0)
     device = args.device
-    defaults = PseudoLabelCNNClassifier().get_params()
     names = inspect.signature(DropoutCNN).parameters
-    cnn = {k: defaults[k] for k in names if k in defaults}
+    cnn = {k: DEFAULTS[k] for k in names if k in DEFAULTS}
     model = DropoutCNN(input_shape=(1, 28, 28), n_classes=10, **cnn).to(device)
     opt = torch.optim.SGD(
         model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4
@@ -198,7 +193,8 @@ def main():
         "of each pass after the first, whose time beyond a steady pass is the "
         "compilation. Each variant runs in a fresh process with an empty "
         f"inductor cache. {DEFAULT_STEPS:,} steps is a default 60-epoch fit on "
-        "MNIST (134 steps per epoch); the plans are sums of the measured passes "
+        f"MNIST ({DEFAULT_STEPS // 60} steps per epoch); the plans are sums of "
+        "the measured passes "
         "and do not count the further compilations that a fit's other batch "
         "shapes (an epoch's last, smaller batch) may cause.\n"
     )

@@ -22,7 +22,7 @@ import time
 
 import torch
 import torch.nn.functional as F
-from _report import REFERENCE, mnist_home, table, write_section
+from _report import REFERENCE, mnist_home, sync, table, write_section
 
 from sklearn_pseudolabel import (
     DropoutCNN,
@@ -32,11 +32,6 @@ from sklearn_pseudolabel import (
 )
 
 BATCH, BATCH_U, INFER = 128, 64, 1024
-
-
-def _sync(device):
-    if str(device).startswith("cuda"):
-        torch.cuda.synchronize()
 
 
 def bare_loop(X, y, epochs, device, alpha=3.0, seed=0):
@@ -59,7 +54,7 @@ def bare_loop(X, y, epochs, device, alpha=3.0, seed=0):
     gen = torch.Generator().manual_seed(seed)
     durations = []
     for _ in range(epochs):
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         model.eval()
         with torch.inference_mode():
@@ -86,7 +81,7 @@ def bare_loop(X, y, epochs, device, alpha=3.0, seed=0):
             opt.step()
             loss.item()  # the per-step sync skorch's loss logging does too
         sched.step()
-        _sync(device)
+        sync(device)
         durations.append(time.perf_counter() - start)
     call = time.perf_counter() - call_start
     start = time.perf_counter()
@@ -95,12 +90,12 @@ def bare_loop(X, y, epochs, device, alpha=3.0, seed=0):
         torch.cat(
             [model(X[unl[i : i + INFER]]).argmax(1) for i in range(0, len(unl), INFER)]
         ).cpu()
-    _sync(device)
+    sync(device)
     return durations, call, time.perf_counter() - start, model
 
 
 def bare_predict(model, X, device):
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     X = torch.tensor(X, device=device).reshape(-1, 1, 28, 28).float().div_(255)
     model.eval()
@@ -149,10 +144,10 @@ def main():
         bare += epochs
         bare_call.append(call)
         bare_trans.append(transduction)
-        _sync(args.device)
+        sync(args.device)
         start = time.perf_counter()
         ours += clf.fit(X, y).history_[:, "dur"]
-        _sync(args.device)
+        sync(args.device)
         ours_call.append(time.perf_counter() - start)
         print(
             f"epoch: ours {ours[-1]:.2f} s, bare {bare[-1]:.2f} s; call: ours "
@@ -174,10 +169,10 @@ def main():
     bare_predict(model, X_test, args.device)
     for _ in range(3 * args.rounds):
         bare_pred.append(bare_predict(model, X_test, args.device)[0])
-        _sync(args.device)
+        sync(args.device)
         start = time.perf_counter()
         clf.predict_proba(X_test)
-        _sync(args.device)
+        sync(args.device)
         ours_pred.append(time.perf_counter() - start)
     t_ours_pred, t_bare_pred = (
         statistics.median(ours_pred),
