@@ -146,10 +146,13 @@ def read_log(path):
 def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
     """Fit ``PseudoLabelCNNClassifier(**params)``; return the run's record.
 
-    The record: test error (%), fit minutes, epochs, and per epoch the
-    accuracy on the first 2,000 test images (``HeldOutAccuracy``, which
-    follows training and chooses nothing), the fraction of pseudo-labels
-    kept and the epoch's seconds; then the test confusion matrix (rows:
+    The record: test error (%), fit minutes, epochs (the student's included,
+    also given alone as ``student_epochs`` when there is one), and per epoch
+    the accuracy on the first 2,000 test images (``HeldOutAccuracy``, which
+    follows training and chooses nothing: with a student, the Pseudo-Label
+    network's epochs then the student's), the fraction of pseudo-labels kept
+    and the epoch's seconds; with a student, the Pseudo-Label network's own
+    test error (``pseudo_label_test_error``); then the test confusion matrix (rows:
     true digit, columns: predicted) and, given the hidden labels
     ``y_true``, the error (%) of ``transduction_`` on the unlabeled rows.
     ``save_to``: a file to pickle the fitted classifier into (for analyses
@@ -166,12 +169,23 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
     start = time.perf_counter()
     clf.fit(X, y)
     minutes = (time.perf_counter() - start) / 60
+    extra = {}
     if save_to is not None:
         joblib.dump(clf, save_to)
-    history = clf.history_
+    histories = [clf.history_]
+    if getattr(clf, "pseudo_label_net_", None) is not None:
+        histories.insert(0, clf.pseudo_label_net_.history)
+        extra["student_epochs"] = len(clf.history_)
+        teacher = clf.pseudo_label_net_.predict_logits(clf._image_tensor(X_test))
+        extra["pseudo_label_test_error"] = round(
+            100 * float(np.mean(clf.classes_[teacher.argmax(1).cpu()] != y_test)), 3
+        )
+
+    def per_epoch(key):
+        return [value for history in histories for value in history[:, key]]
+
     predicted = clf.predict(X_test)
     confusion = confusion_matrix(y_test, predicted, labels=clf.classes_)
-    extra = {}
     unlabeled = np.asarray(y) == -1
     if y_true is not None and unlabeled.any():
         extra["transduction_error"] = round(
@@ -181,12 +195,11 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
         test_error=round(100 * float(np.mean(predicted != y_test)), 3),
         fit_minutes=round(minutes, 2),
         epochs=clf.n_iter_,
-        held_out_acc=[round(a, 4) for a in history[:, "valid_acc"]],
+        held_out_acc=[round(a, 4) for a in per_epoch("valid_acc")],
         kept=[
-            round(k, 4) if k == k else None
-            for k in history[:, "pseudo_label_confident"]
+            round(k, 4) if k == k else None for k in per_epoch("pseudo_label_confident")
         ],
-        epoch_seconds=[round(d, 2) for d in history[:, "dur"]],
+        epoch_seconds=[round(d, 2) for d in per_epoch("dur")],
         confusion=confusion.tolist(),
         **extra,
     )

@@ -86,6 +86,9 @@ _AUTO_RAMP = 0.1
 #: augmenter="auto": the share of labeled images that get a random stroke.
 _AUTO_STROKES = 0.5
 
+#: Seeds are drawn in [0, _SEED_BOUND).
+_SEED_BOUND = 2**31 - 1
+
 #: The parameters of the default DropoutCNN.
 _CNN_PARAMS = (
     "channels",
@@ -154,6 +157,16 @@ class _SigintRecorder:
         if callable(self._previous):
             self._previous(signum, frame)
         else:
+            raise KeyboardInterrupt
+
+    def check(self):
+        """Raise ``KeyboardInterrupt`` if Ctrl-C was pressed.
+
+        skorch swallows Ctrl-C and returns a half-trained net; like
+        scikit-learn's estimators, stop the caller (a search too), leaving the
+        estimator as it was.
+        """
+        if self.pressed:
             raise KeyboardInterrupt
 
     def __exit__(self, *exc):
@@ -266,6 +279,17 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         (1.49 % vs 1.76 %, docs/benchmarks.md, "Ablations"). Pseudo-labels
         are used only in epochs ``>= T1``, so ``max_epochs <= T1`` trains a
         supervised network (a warning says so).
+
+    student_epochs : int, default=0
+        Epochs of a *student* trained after the Pseudo-Label epochs: a network
+        of the same architecture with fresh weights, trained on every row, the
+        unlabeled ones under the Pseudo-Label network's labels (its
+        ``transduction_``), with ``augmenter`` and ``lr_decay`` over these
+        epochs, no pseudo-labeling and no threshold: one round of Noisy Student
+        (Xie et al., 2020). The student is the fitted model; a fresh network
+        does not inherit the features that made the mistakes, and learns the
+        groups the Pseudo-Label network got right from the many images it
+        labeled (docs/benchmarks.md, "A student round"). 0: no student.
 
     lr : float, default=0.05
         Learning rate of SGD.
@@ -415,7 +439,8 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
 
     transduction_ : ndarray of shape (n_samples,)
         Label of every training row: the given label, or for unlabeled rows
-        the label predicted by the final network.
+        the label predicted by the final network (the student's, with
+        ``student_epochs``).
 
     history_ : skorch.history.History
         Per-epoch record: ``alpha``, ``lr``, ``train_loss`` (total),
@@ -426,10 +451,17 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         ``dur``. E.g. ``clf.history_[:, "alpha"]``.
 
     n_iter_ : int
-        Number of epochs run (fewer than ``max_epochs`` after early stopping).
+        Number of epochs run, the student's included (fewer than
+        ``max_epochs + student_epochs`` after early stopping).
 
     net_ : PseudoLabelNet
-        The trained skorch net.
+        The trained skorch net that predicts: the student's, with
+        ``student_epochs``.
+
+    pseudo_label_net_ : PseudoLabelNet or None
+        With ``student_epochs``, the net trained with Pseudo-Label, whose
+        labels the student learned (its record is
+        ``pseudo_label_net_.history``); else None.
 
     module_ : torch.nn.Module
         The trained torch module (``net_.module_``).
@@ -456,6 +488,9 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
 
     Arazo, E. et al. (2019). Pseudo-labeling and confirmation bias in deep
     semi-supervised learning. arXiv:1908.02983.
+
+    Xie, Q. et al. (2020). Self-training with Noisy Student improves ImageNet
+    classification. CVPR.
 
     Tarvainen, A. and Valpola, H. (2017). Mean teachers are better role
     models. NeurIPS.
@@ -498,6 +533,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
         ],
+        "student_epochs": [Interval(Integral, 0, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "lr_decay": [Interval(Real, 0, 1, closed="right"), StrOptions({"cosine"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
@@ -545,6 +581,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         batch_size=64,
         batch_size_unlabeled=448,
         max_epochs="auto",
+        student_epochs=0,
         lr=0.05,
         lr_decay="cosine",
         momentum=0.9,
@@ -585,6 +622,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.batch_size_unlabeled = batch_size_unlabeled
         self.max_epochs = max_epochs
+        self.student_epochs = student_epochs
         self.lr = lr
         self.lr_decay = lr_decay
         self.momentum = momentum
@@ -724,7 +762,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         y_encoded = np.full(len(y), -1, dtype=np.int64)
         y_encoded[~unlabeled] = encoder.transform(y[~unlabeled])
 
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        seed = int(check_random_state(self.random_state).randint(_SEED_BOUND))
         train_rows, valid_rows = self._validation_split(y_encoded, seed)
         with _forked_rng(self.device), _SigintRecorder() as ctrl_c:
             torch.manual_seed(seed)
@@ -746,17 +784,28 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
                     self._resolve_augmenter(self.augmenter_unlabeled, X, image_shape),
                 ),
             )
-            if train_rows is None:
-                net.fit(X_tensor, y_tensor)
-            else:
-                net.fit(X_tensor[train_rows], y_tensor[train_rows])
+            X_train, y_train = X_tensor, y_tensor
+            if train_rows is not None:
+                X_train, y_train = X_tensor[train_rows], y_tensor[train_rows]
+            net.fit(X_train, y_train)
             # The held-out images are not part of the fitted model.
             net.train_split = None
-            if ctrl_c.pressed:
-                # skorch swallows Ctrl-C and returns a half-trained net; like
-                # scikit-learn's estimators, stop the caller (a search too),
-                # leaving this estimator as it was.
-                raise KeyboardInterrupt
+            ctrl_c.check()
+            pseudo_label_net = None
+            if self.student_epochs and unlabeled.any():
+                pseudo_label_net, net = (
+                    net,
+                    self._build_student(
+                        net,
+                        X_train,
+                        y_train,
+                        image_shape,
+                        encoder.classes_,
+                        seed,
+                        valid,
+                    ),
+                )
+                ctrl_c.check()
             transduction = y.copy()
             if unlabeled.any():
                 rows = torch.as_tensor(np.flatnonzero(unlabeled), device=net.device)
@@ -769,8 +818,34 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         self.image_shape_ = image_shape
         self.transduction_ = transduction
         self.net_ = net
-        self.n_iter_ = len(net.history)
+        self.pseudo_label_net_ = pseudo_label_net
+        self.n_iter_ = len(net.history) + (
+            0 if pseudo_label_net is None else len(pseudo_label_net.history)
+        )
         return self
+
+    def _build_student(self, net, X, y, image_shape, classes, seed, valid):
+        """Train a fresh network on ``y`` with ``net``'s labels for its -1 rows.
+
+        The student has the teacher's architecture and optimizer, new weights,
+        ``student_epochs`` epochs of its own learning-rate schedule and the
+        labeled rows' augmentation; every row counts as labeled.
+        """
+        unlabeled = y < 0
+        y = y.clone()
+        y[unlabeled] = net.predict_logits(X, unlabeled.nonzero()[:, 0]).argmax(1)
+        student = self._build_net(
+            image_shape,
+            classes,
+            (seed + 1) % _SEED_BOUND,
+            valid=valid,
+            schedule=dict(max_epochs=self.student_epochs, T1=0, T2=0),
+            augmenters=(net.views.labeled, None),
+            alpha_f=0.0,
+        )
+        student.fit(X, y)
+        student.train_split = None
+        return student
 
     def _schedule(self, n_labeled, n_unlabeled):
         """``max_epochs``, ``T1`` and ``T2``, the automatic ones resolved."""
@@ -965,7 +1040,9 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             )
         return {f"module__{k}": v for k, v in params.items()}
 
-    def _build_net(self, image_shape, classes, seed, valid, schedule, augmenters):
+    def _build_net(
+        self, image_shape, classes, seed, valid, schedule, augmenters, alpha_f=None
+    ):
         if self.lr_decay == "cosine":
             scheduler = LRScheduler(
                 policy=torch.optim.lr_scheduler.CosineAnnealingLR,
@@ -1008,7 +1085,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             callbacks=callbacks,
             device=self.device,
             verbose=self.verbose,
-            alpha_f=self.alpha_f,
+            alpha_f=self.alpha_f if alpha_f is None else alpha_f,
             **schedule,
             refresh=self.refresh,
             batch_size_unlabeled=self.batch_size_unlabeled,

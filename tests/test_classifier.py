@@ -888,3 +888,98 @@ def test_precision_is_validated(digits_partial):
     with pytest.raises(ValueError, match="'precision' parameter"):
         clf.fit(X, y)
     assert not hasattr(clf, "net_")
+
+
+# ------------------------------------------------------------ student round
+@pytest.fixture(scope="module")
+def fitted_student(digits_partial):
+    X, y = digits_partial
+    return make_clf(
+        max_epochs=15,
+        T1=5,
+        T2=10,
+        alpha_f=1.0,
+        batch_norm=True,
+        hidden_units=32,
+        student_epochs=12,
+        callbacks=[_TrainingRows()],
+    ).fit(X, y)
+
+
+def test_no_student_by_default(fitted):
+    assert fitted.pseudo_label_net_ is None
+    assert fitted.n_iter_ == len(fitted.history_) == 4
+
+
+def test_student_is_a_fresh_network_on_the_teacher_labels(
+    fitted_student, digits, digits_partial
+):
+    X, y = digits_partial
+    clf, teacher = fitted_student, fitted_student.pseudo_label_net_
+    # The Pseudo-Label run, then the student's own 12 epochs.
+    assert len(teacher.history) == 15 and len(clf.history_) == 12
+    assert clf.n_iter_ == 27
+    assert clf.history_[:, "alpha"] == [0.0] * 12
+    assert teacher.history[-1, "alpha"] == 1.0
+    # Every row is a labeled row of the student.
+    rows = dict(clf.net_.callbacks_)["_TrainingRows"]
+    assert (rows.n_rows, rows.n_labeled) == (400, 400)
+    # Its own weights, which predict; transduction_ is the student's.
+    pairs = zip(clf.module_.parameters(), teacher.module_.parameters())
+    assert not any(torch.equal(a, b) for a, b in pairs)
+    labeled = y != -1
+    np.testing.assert_array_equal(clf.transduction_[labeled], y[labeled])
+    np.testing.assert_array_equal(clf.transduction_[~labeled], clf.predict(X[~labeled]))
+    teacher_labels = teacher.predict_logits(
+        torch.as_tensor(X[~labeled].reshape(-1, 1, 8, 8))
+    ).argmax(1)
+    # It learned the teacher's labels of the unlabeled rows, mistakes included
+    # (it agrees with them more than with the truth).
+    student_labels = clf.predict(X[~labeled])
+    agreement = np.mean(student_labels == teacher_labels.numpy())
+    assert agreement > 0.8
+    assert agreement > np.mean(student_labels == digits[1][~labeled]) + 0.1
+
+
+def test_student_reproducible_and_pickles(fitted_student, digits_partial):
+    X, y = digits_partial
+    # Two fits here, with this test's thread count (the module's fixture
+    # may have been fitted with another, which changes float rounding).
+    first, second = (clone(fitted_student).fit(X, y) for _ in range(2))
+    proba = first.predict_proba(X)
+    np.testing.assert_array_equal(second.predict_proba(X), proba)
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(first)).predict_proba(X), proba
+    )
+
+
+def test_no_student_without_unlabeled_rows(digits):
+    X, y = digits
+    with pytest.warns(UserWarning, match="no unlabeled"):
+        clf = make_clf(student_epochs=2, max_epochs=2).fit(X[:100], y[:100])
+    assert clf.pseudo_label_net_ is None and clf.n_iter_ == 2
+
+
+def test_student_with_early_stopping_holds_out_the_same_rows(digits_partial):
+    X, y = digits_partial
+    clf = make_clf(
+        student_epochs=2, early_stopping=True, callbacks=[_TrainingRows()]
+    ).fit(X, y)
+    rows = dict(clf.net_.callbacks_)["_TrainingRows"]
+    assert (rows.n_rows, rows.n_labeled) == (390, 390)
+    assert np.isfinite(clf.history_[:, "valid_loss"]).all()
+    assert clf.net_.train_split is None
+
+
+def test_ctrl_c_in_the_student_keeps_the_previous_fit(fitted, digits_partial):
+    X, y = digits_partial
+
+    class _CtrlCInStudent(_CtrlC):
+        def on_epoch_begin(self, net, **kwargs):
+            if net.alpha_f == 0:  # the student's net
+                super().on_epoch_begin(net, **kwargs)
+
+    clf = clone(fitted).set_params(student_epochs=3, callbacks=[_CtrlCInStudent(1)])
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    assert not hasattr(clf, "net_")
