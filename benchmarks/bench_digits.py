@@ -36,6 +36,8 @@ CONFIGS = {
     "augmenter = the weak view alone (no strokes)": dict(
         augmenter=RandomDistortion(**WEAK_DISTORTION)
     ),
+    # A student round after the Pseudo-Label run (student_epochs).
+    "student_epochs=20": dict(student_epochs=20),
     "supervised (alpha_f=0)": dict(alpha_f=0.0),
     "LabelSpreading (knn, k=7)": None,
 }

@@ -1,0 +1,154 @@
+"""A student on a fitted model's labels: does a fresh network beat its teacher.
+
+A screen for the accuracy work (issue 11), on classifiers fitted on MNIST
+with few labels (``--save DIR`` of ``bench_lee_table.py`` or
+``bench_ablation.py``). For each model file: train a fresh
+``PseudoLabelCNNClassifier(alpha_f=0, max_epochs=--epochs)`` (the default
+network, step and labeled augmentation, no pseudo-labels) on all 60,000
+training images, the unlabeled ones under the model's labels
+(``transduction_``; the labeled ones keep theirs), and compare its test error
+with the model's. ``--min-confidence p`` keeps only the unlabeled images that
+the model gives a probability of at least ``p``. This is what
+``student_epochs`` does inside ``fit`` (one round of Noisy Student), run on a
+saved model so that the teacher need not be trained again. Every run is a
+line of ``benchmarks/results/student_screen.jsonl``; the section of
+docs/benchmarks.md is rebuilt from that file.
+
+    .venv/bin/python benchmarks/screen_student.py --models M --seeds 0
+    .venv/bin/python benchmarks/screen_student.py --report-only
+"""
+
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import joblib
+import numpy as np
+from _report import (
+    ROOT,
+    log_run,
+    mnist_home,
+    parse_saved_models,
+    read_log,
+    saved_models_parser,
+    table,
+    write_section,
+)
+
+from sklearn_pseudolabel import PseudoLabelCNNClassifier, fetch_mnist, hide_labels
+
+LOG = ROOT / "benchmarks" / "results" / "student_screen.jsonl"
+
+
+def main():
+    if sys.argv[1:] == ["--report-only"]:
+        report()
+        return
+    parser = saved_models_parser()
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--min-confidence", type=float, default=0.0)
+    args = parse_saved_models(parser)
+    X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
+    X_test, y_test = fetch_mnist(subset="test", data_home=mnist_home(), return_X_y=True)
+    for path, seed in zip(args.models, args.seeds):
+        teacher = joblib.load(path)
+        y_partial = hide_labels(y, args.n_labeled, random_state=seed)
+        unlabeled = y_partial == -1
+        labels = np.where(unlabeled, teacher.transduction_, y_partial)
+        keep = ~unlabeled | (
+            teacher.predict_proba(X).max(axis=1) >= args.min_confidence
+        )
+        student = PseudoLabelCNNClassifier(
+            alpha_f=0.0, max_epochs=args.epochs, random_state=seed + 1000
+        )
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            # "no unlabeled samples": every row has a label here.
+            warnings.simplefilter("ignore", UserWarning)
+            student.fit(X[keep], labels[keep])
+        minutes = (time.perf_counter() - start) / 60
+
+        def error(predicted, truth):
+            return round(100 * float(np.mean(predicted != truth)), 3)
+
+        run = log_run(
+            LOG,
+            dict(
+                model=Path(path).name,
+                n_labeled=args.n_labeled,
+                seed=seed,
+                epochs=args.epochs,
+                min_confidence=args.min_confidence,
+                kept_unlabeled=int((keep & unlabeled).sum()),
+                kept_label_error=error(labels[keep & unlabeled], y[keep & unlabeled]),
+                teacher_test_error=error(teacher.predict(X_test), y_test),
+                teacher_unlabeled_error=error(labels[unlabeled], y[unlabeled]),
+                student_test_error=error(student.predict(X_test), y_test),
+                fit_minutes=round(minutes, 2),
+            ),
+        )
+        print(run, flush=True)
+    report()
+
+
+def report():
+    runs = read_log(LOG)
+    rows = [
+        [
+            r["model"],
+            r["n_labeled"],
+            r["seed"],
+            f"{r['teacher_test_error']:.2f}",
+            f"{r['teacher_unlabeled_error']:.2f}",
+            r["min_confidence"] or "–",
+            f"{r['kept_unlabeled']:,} ({r['kept_label_error']:.2f} %)",
+            r["epochs"],
+            f"**{r['student_test_error']:.2f}**",
+            f"{r['student_test_error'] - r['teacher_test_error']:+.2f}",
+            f"{r['fit_minutes']:.1f}" + ("*" if r.get("fit_minutes_note") else ""),
+        ]
+        for r in runs
+    ]
+    header = [
+        "model file",
+        "labels",
+        "draw",
+        "model: test error (%)",
+        "model: unlabeled-row error (%)",
+        "min. confidence",
+        "unlabeled rows kept (their label error)",
+        "student epochs",
+        "student: test error (%)",
+        "change",
+        "student fit (min)",
+    ]
+    commands = sorted({r["command"] for r in runs})
+    notes = [f"{r['model']}: {r['note']}" for r in runs if r.get("note")] + [
+        f"Runs whose line is marked `backfilled` ({n} of {len(runs)}): {note}"
+        for note in sorted({r["backfilled"] for r in runs if r.get("backfilled")})
+        for n in [sum(r.get("backfilled") == note for r in runs)]
+    ]
+    notes += sorted(
+        {f"\\* {r['fit_minutes_note']}" for r in runs if r.get("fit_minutes_note")}
+    )
+    body = (
+        "MNIST, the official 10,000 test images. For each fitted model (a "
+        "`--save` file of the accuracy benchmarks, whose runs are in those "
+        "sections), a fresh network with the default architecture, step and "
+        "labeled augmentation, and no pseudo-labels (`alpha_f=0`), trained on "
+        "the 60,000 training images under the model's labels (the labeled rows "
+        "keep theirs), or on the unlabeled rows the model gives at least the "
+        "minimum confidence. What `student_epochs` does inside `fit`, screened "
+        "on saved models. Every run, with its command and commit, is a line of "
+        "`benchmarks/results/student_screen.jsonl`.\n\n"
+        + table(header, rows)
+        + "\n\nCommands:\n\n"
+        + "\n".join(f"- `{c}`" for c in commands)
+        + "".join(f"\n\n{note}" for note in notes)
+    )
+    write_section("student-screen", "A student on a fitted model's labels", body)
+
+
+if __name__ == "__main__":
+    main()
