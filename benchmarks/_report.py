@@ -48,6 +48,7 @@ REFERENCE = dict(
     batch_norm=False,
     hidden_units=0,
     augmenter=None,
+    student_epochs=0,
 )
 
 
@@ -173,10 +174,11 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
     if save_to is not None:
         joblib.dump(clf, save_to)
     histories = [clf.history_]
-    if getattr(clf, "pseudo_label_net_", None) is not None:
-        histories.insert(0, clf.pseudo_label_net_.history)
-        extra["student_epochs"] = len(clf.history_)
-        teacher = clf.pseudo_label_net_.predict_logits(clf._image_tensor(X_test))
+    student = getattr(clf, "student_net_", None)
+    if student is not None:
+        histories.append(student.history)
+        extra["student_epochs"] = len(student.history)
+        teacher = clf.net_.predict_logits(clf._image_tensor(X_test))
         extra["pseudo_label_test_error"] = round(
             100 * float(np.mean(clf.classes_[teacher.argmax(1).cpu()] != y_test)), 3
         )
@@ -194,7 +196,7 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
     return dict(
         test_error=round(100 * float(np.mean(predicted != y_test)), 3),
         fit_minutes=round(minutes, 2),
-        epochs=clf.n_iter_,
+        epochs=clf.n_iter_ + extra.get("student_epochs", 0),
         held_out_acc=[round(a, 4) for a in per_epoch("valid_acc")],
         kept=[
             round(k, 4) if k == k else None for k in per_epoch("pseudo_label_confident")

@@ -15,12 +15,15 @@ library, beside Lee's published rows (his network is an MLP 784-5000-10):
   exponential moving average of the weights (``ema_decay=0.99``) and kept only
   when at least 95 % confident (``threshold``), ``alpha_f=1`` reached early;
 - ``PseudoLabelCNNClassifier()`` with its defaults (nothing set but the seed):
-  the measured recipe, run length ``max_epochs="auto"``;
-- the defaults with FlexMatch's class-adaptive threshold and the weak view of
-  the unlabeled images for the student (the teacher labels them clean);
-- the defaults with the student's weak view alone;
-- the defaults without the random horizontal strokes that ``augmenter="auto"``
-  draws on half of the labeled images (the defaults before they joined).
+  the measured recipe, run length ``max_epochs="auto"`` and a student round
+  (``student_epochs=20``);
+- the defaults as they were before the student round (60 Pseudo-Label
+  epochs, no student), and changes of those that were measured:
+  FlexMatch's class-adaptive threshold with the weak view of the unlabeled
+  images for the student (the teacher labels them clean); the student's weak
+  view alone; no random horizontal strokes in the labeled view (what
+  ``augmenter="auto"`` draws on half of the labeled images; the defaults
+  before they joined).
 
 CPU budget of the first three (2 cores): the reference network and step of
 ``REFERENCE`` (``_report.py``) scaled down: the CNN has 16/32/64 filters, each
@@ -137,9 +140,13 @@ def configurations(epochs, lr_decay):
     configs = {name: {**scale, **params} for name, params in configs.items()}
     # The library's defaults, with nothing set (--epochs does not apply).
     configs["PseudoLabelCNNClassifier() defaults"] = {}
+    # The defaults before the student round: 60 Pseudo-Label epochs, no
+    # student. The configurations below change them, as they were measured.
+    before = dict(max_epochs=60, student_epochs=0)
     # The defaults with the two changes that helped on MNIST but not on the
     # 1,257 training digits of the demo (docs/benchmarks.md, "digits").
     configs["defaults + mask='class_adaptive' + weak student view"] = dict(
+        before,
         mask="class_adaptive",
         augmenter_unlabeled=RandomDistortion(**WEAK_DISTORTION),
     )
@@ -148,7 +155,7 @@ def configurations(epochs, lr_decay):
     # digits, so it is not the default (docs/benchmarks.md, "Ablations").
     # With the strokes of the labeled view it collapsed on draw 2 (19.6 %).
     configs["defaults + augmenter_unlabeled='auto' (weak student view)"] = dict(
-        augmenter_unlabeled="auto"
+        before, augmenter_unlabeled="auto"
     )
     # The defaults before strokes joined augmenter="auto": its weak view
     # alone. The bad draws lost crossed 7s, which a CNN takes for 3s or 2s
@@ -158,14 +165,14 @@ def configurations(epochs, lr_decay):
     # in the labeled view (p=0.5)", config 6 at commit f0f8a52) are the
     # defaults' rows.
     configs["defaults without strokes (augmenter = the weak view alone)"] = dict(
-        augmenter=RandomDistortion(**WEAK_DISTORTION)
+        before, augmenter=RandomDistortion(**WEAK_DISTORTION)
     )
-    # A student round (Noisy Student, one round) at the defaults' budget: 15
-    # fewer Pseudo-Label epochs pay for 20 epochs of a fresh network trained
-    # on the Pseudo-Label network's labels. A screen on the saved 60-epoch
-    # default models of draws 0 and 1 (a 20-epoch student, the same step)
-    # gave 1.63 -> 1.37 % and 1.36 -> 1.25 % (docs/benchmarks.md).
-    configs["defaults + student"] = dict(max_epochs=45, student_epochs=20)
+    # The defaults before the student round (student_epochs=20, 45
+    # Pseudo-Label epochs instead of 60). Their runs carry ``run_as``
+    # "PseudoLabelCNNClassifier() defaults", and the runs of today's defaults
+    # made before the switch carry ``run_as`` "defaults + student" (config 7
+    # at commit f14dad5, ``max_epochs=45, student_epochs=20``).
+    configs["defaults without the student round"] = before
     return configs
 
 
@@ -340,9 +347,12 @@ def report():
         "unlabeled + 128 labeled images per step, SGD lr 0.05 with Nesterov "
         "momentum, the epochs and decay named in the row); the defaults row "
         "sets nothing but the seed (`max_epochs='auto'`: on MNIST with few "
-        "labels, 60 epochs of 448 unlabeled + 64 labeled images per step; 30 "
-        "epochs in the runs made before that default changed, each run's count "
-        "is in the log). See "
+        "labels, 45 Pseudo-Label epochs of 448 unlabeled + 64 labeled images "
+        "per step, then a 20-epoch student (`student_epochs`), written "
+        "'45 + 20 epochs'). Before the student round the defaults ran 60 "
+        "Pseudo-Label epochs and no student (row 'defaults without the student "
+        "round'; 30 epochs in the runs made before that, each run's count is "
+        "in the log). See "
         "the script's docstring for each configuration. Lee's rows are his "
         "published MLP results and the `published` rows the field's best, "
         "not rerun here.\n\n"
@@ -353,9 +363,12 @@ def report():
         "one-run-per-section form of this table (their command, commit and "
         "section are in the line; no per-epoch curve was kept then). Lines "
         "with `run_as` were run under that configuration name and renamed "
-        "when the defaults changed: the runs of 'defaults + strokes in the "
-        "labeled view (p=0.5)' are the defaults' rows, the earlier defaults' "
-        "runs are 'defaults without strokes'.\n\n"
+        "when the defaults changed: the runs of 'defaults + student' (45 + 20 "
+        "epochs) are today's defaults' rows; the defaults' runs before the "
+        "student round (run as 'PseudoLabelCNNClassifier() defaults' or, "
+        "before that, 'defaults + strokes in the labeled view (p=0.5)') are "
+        "'defaults without the student round'; the defaults' runs before the "
+        "strokes are 'defaults without strokes'.\n\n"
         "![Test error against the number of labels](_static/lee_table_error.png)"
         "\n\n"
         "![Accuracy on 2,000 test images per epoch, 100 labels]"

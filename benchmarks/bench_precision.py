@@ -37,7 +37,10 @@ def worker(args):
     y = hide_labels(y, 100, random_state=0)
     params = dict(max_epochs=args.epochs, random_state=0)
     (precision,) = args.precision
-    if "precision" in inspect.signature(PseudoLabelCNNClassifier).parameters:
+    accepted = inspect.signature(PseudoLabelCNNClassifier).parameters
+    if "student_epochs" in accepted:
+        params["student_epochs"] = 0  # the seconds of the Pseudo-Label epochs
+    if "precision" in accepted:
         params["precision"] = precision
     elif precision != "float32":
         raise SystemExit("this version of the code has no precision parameter")

@@ -87,6 +87,7 @@ common = dict(
     alpha_f=1.0,
     lr=0.05,
     batch_size=32,
+    student_epochs=0,  # the masks alone, without the student round
     random_state=0,
 )
 models = {

@@ -26,8 +26,9 @@ X, y = load_digits(return_X_y=True)
 X = X / 16.0
 y_partial = hide_labels(y, n_labeled=200, random_state=0)
 
+# The schedule alone: no student round after the Pseudo-Label epochs.
 clf = PseudoLabelCNNClassifier(
-    channels=(16, 32, 32), max_epochs=20, lr=0.05, random_state=0
+    channels=(16, 32, 32), max_epochs=20, lr=0.05, student_epochs=0, random_state=0
 )
 # Two ramps (start, end), each tried with four final weights.
 param_grid = [

@@ -907,7 +907,7 @@ def fitted_student(digits_partial):
 
 
 def test_no_student_by_default(fitted):
-    assert fitted.pseudo_label_net_ is None
+    assert fitted.student_net_ is None
     assert fitted.n_iter_ == len(fitted.history_) == 4
 
 
@@ -915,14 +915,18 @@ def test_student_is_a_fresh_network_on_the_teacher_labels(
     fitted_student, digits, digits_partial
 ):
     X, y = digits_partial
-    clf, teacher = fitted_student, fitted_student.pseudo_label_net_
+    clf, teacher, student = (
+        fitted_student,
+        fitted_student.net_,
+        fitted_student.student_net_,
+    )
     # The Pseudo-Label run, then the student's own 12 epochs.
-    assert len(teacher.history) == 15 and len(clf.history_) == 12
-    assert clf.n_iter_ == 27
-    assert clf.history_[:, "alpha"] == [0.0] * 12
-    assert teacher.history[-1, "alpha"] == 1.0
+    assert clf.n_iter_ == len(clf.history_) == 15
+    assert clf.history_[-1, "alpha"] == 1.0
+    assert student.history[:, "alpha"] == [0.0] * 12
     # Every row is a labeled row of the student.
-    rows = dict(clf.net_.callbacks_)["_TrainingRows"]
+    assert dict(teacher.callbacks_)["_TrainingRows"].n_labeled == 100
+    rows = dict(student.callbacks_)["_TrainingRows"]
     assert (rows.n_rows, rows.n_labeled) == (400, 400)
     # Its own weights, which predict; transduction_ is the student's.
     pairs = zip(clf.module_.parameters(), teacher.module_.parameters())
@@ -957,7 +961,20 @@ def test_no_student_without_unlabeled_rows(digits):
     X, y = digits
     with pytest.warns(UserWarning, match="no unlabeled"):
         clf = make_clf(student_epochs=2, max_epochs=2).fit(X[:100], y[:100])
-    assert clf.pseudo_label_net_ is None and clf.n_iter_ == 2
+    assert clf.student_net_ is None and clf.n_iter_ == 2
+
+
+@pytest.mark.parametrize(
+    "params",
+    [dict(alpha_f=0.0), dict(T1=4, T2=4)],
+    ids=["alpha_f=0", "pseudo-labels never used"],
+)
+def test_no_student_without_pseudo_labels(digits_partial, params):
+    X, y = digits_partial
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # T1 >= max_epochs
+        clf = make_clf(student_epochs=2, **params).fit(X, y)
+    assert clf.student_net_ is None and clf.module_ is clf.net_.module_
 
 
 def test_student_with_early_stopping_holds_out_the_same_rows(digits_partial):
@@ -965,10 +982,10 @@ def test_student_with_early_stopping_holds_out_the_same_rows(digits_partial):
     clf = make_clf(
         student_epochs=2, early_stopping=True, callbacks=[_TrainingRows()]
     ).fit(X, y)
-    rows = dict(clf.net_.callbacks_)["_TrainingRows"]
+    rows = dict(clf.student_net_.callbacks_)["_TrainingRows"]
     assert (rows.n_rows, rows.n_labeled) == (390, 390)
-    assert np.isfinite(clf.history_[:, "valid_loss"]).all()
-    assert clf.net_.train_split is None
+    assert np.isfinite(clf.student_net_.history[:, "valid_loss"]).all()
+    assert clf.student_net_.train_split is None
 
 
 def test_ctrl_c_in_the_student_keeps_the_previous_fit(fitted, digits_partial):

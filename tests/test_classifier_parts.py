@@ -193,6 +193,7 @@ def test_user_module_class_on_colour_images(colour_images):
         module=ResidualNet,
         module__width=6,
         max_epochs=8,
+        student_epochs=0,
         T1=2,
         T2=4,
         lr=0.05,
@@ -213,6 +214,7 @@ def test_user_module_function_on_tabular_rows(digits_partial, digits):
         module=mlp,
         module__hidden=32,
         max_epochs=30,
+        student_epochs=0,
         T1=10,
         T2=20,
         lr=0.1,
@@ -365,8 +367,9 @@ def test_host_reads_are_detected(digits_partial, host_reads):
 @pytest.mark.parametrize(
     "params, sizes, expected",
     [
-        # MNIST, 100 labels: 134 steps per epoch -> 60 epochs, ramp of 6.
-        (dict(), (100, 59_900), (60, 0, 6)),
+        # MNIST, 100 labels: 134 steps per epoch -> 45 epochs, ramp of
+        # round(4.5) = 4 (Python rounds halves to even).
+        (dict(), (100, 59_900), (45, 0, 4)),
         # sklearn digits: 3 steps per epoch -> 500 epochs for 1,500 steps.
         (dict(), (100, 1_157), (500, 0, 50)),
         (dict(max_epochs=20), (100, 1_157), (20, 0, 2)),
@@ -405,7 +408,7 @@ def test_auto_augmenter_is_the_weak_view_of_the_images(digits_partial, name):
     X, y = digits_partial
     other = "augmenter_unlabeled" if name == "augmenter" else "augmenter"
     clf = PseudoLabelCNNClassifier(
-        max_epochs=1, random_state=0, **{name: "auto", other: None}
+        max_epochs=1, student_epochs=0, random_state=0, **{name: "auto", other: None}
     ).fit(X, y)
     views = clf.net_.views
     view, other_view = (
@@ -435,3 +438,8 @@ def test_defaults_build_the_recipe(digits_partial):
     # T1 = 0, T2 = round(0.1 * 2) = 0: the full weight from the start.
     assert clf.history_[:, "alpha"] == [1.0, 1.0]
     assert clf.history_[1, "lr"] == pytest.approx(0.025)  # cosine, half-way
+    # Then a 20-epoch student, with the labeled view and a cosine of its own.
+    student = clf.student_net_
+    assert len(student.history) == 20 and clf.module_ is student.module_
+    assert student.views.labeled is net.views.labeled
+    assert student.history[10, "lr"] == pytest.approx(0.025)
