@@ -383,6 +383,22 @@ def test_automatic_schedule(params, sizes, expected):
     assert PseudoLabelCNNClassifier(**params)._schedule(*sizes) == expected
 
 
+@pytest.mark.parametrize(
+    "params, n_rows, expected",
+    [
+        # MNIST: 938 steps per epoch, 20 epochs make 18,760 steps.
+        (dict(), 60_000, 20),
+        # sklearn digits' 1,257 training images: 20 steps -> 75 epochs.
+        (dict(), 1_257, 75),
+        (dict(batch_size=32), 400, 116),
+        (dict(student_epochs=3), 400, 3),
+        (dict(student_epochs=0), 400, 0),
+    ],
+)
+def test_automatic_student_epochs(params, n_rows, expected):
+    assert PseudoLabelCNNClassifier(**params)._student_epochs(n_rows) == expected
+
+
 def test_automatic_augmenter_follows_the_images():
     resolve = PseudoLabelCNNClassifier._resolve_augmenter
     X = np.zeros((4, 64), dtype=np.uint8)
@@ -438,8 +454,9 @@ def test_defaults_build_the_recipe(digits_partial):
     # T1 = 0, T2 = round(0.1 * 2) = 0: the full weight from the start.
     assert clf.history_[:, "alpha"] == [1.0, 1.0]
     assert clf.history_[1, "lr"] == pytest.approx(0.025)  # cosine, half-way
-    # Then a 20-epoch student, with the labeled view and a cosine of its own.
+    # Then a student of 1,500 steps (400 rows: 7 steps per epoch, 215
+    # epochs), with the labeled view and a cosine of its own.
     student = clf.student_net_
-    assert len(student.history) == 20 and clf.module_ is student.module_
+    assert len(student.history) == 215 and clf.module_ is student.module_
     assert student.views.labeled is net.views.labeled
-    assert student.history[10, "lr"] == pytest.approx(0.025)
+    assert student.history[0, "lr"] == 0.05 > student.history[-1, "lr"]
