@@ -16,7 +16,7 @@ library, beside Lee's published rows (his network is an MLP 784-5000-10):
   when at least 95 % confident (``threshold``), ``alpha_f=1`` reached early;
 - ``PseudoLabelCNNClassifier()`` with its defaults (nothing set but the seed):
   the measured recipe, run length ``max_epochs="auto"`` and a student round
-  (``student_epochs=20``);
+  (``student_epochs="auto"``: 20 epochs on MNIST);
 - the defaults as they were before the student round (60 Pseudo-Label
   epochs, no student), and changes of those that were measured:
   FlexMatch's class-adaptive threshold with the weak view of the unlabeled
@@ -167,8 +167,8 @@ def configurations(epochs, lr_decay):
     configs["defaults without strokes (augmenter = the weak view alone)"] = dict(
         before, augmenter=RandomDistortion(**WEAK_DISTORTION)
     )
-    # The defaults before the student round (student_epochs=20, 45
-    # Pseudo-Label epochs instead of 60). Their runs carry ``run_as``
+    # The defaults before the student round (student_epochs="auto", 20 on
+    # MNIST; 45 Pseudo-Label epochs instead of 60). Their runs carry ``run_as``
     # "PseudoLabelCNNClassifier() defaults", and the runs of today's defaults
     # made before the switch carry ``run_as`` "defaults + student" (config 7
     # at commit f14dad5, ``max_epochs=45, student_epochs=20``).

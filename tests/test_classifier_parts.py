@@ -384,19 +384,21 @@ def test_automatic_schedule(params, sizes, expected):
 
 
 @pytest.mark.parametrize(
-    "params, n_rows, expected",
+    "params, sizes, expected",
     [
         # MNIST: 938 steps per epoch, 20 epochs make 18,760 steps.
-        (dict(), 60_000, 20),
-        # sklearn digits' 1,257 training images: 20 steps -> 75 epochs.
-        (dict(), 1_257, 75),
-        (dict(batch_size=32), 400, 116),
-        (dict(student_epochs=3), 400, 3),
-        (dict(student_epochs=0), 400, 0),
+        (dict(), (60_000, 59_900), 20),
+        # Fewer than 10,000 unlabeled rows (the demo's digits): no student.
+        (dict(), (1_257, 1_157), 0),
+        (dict(), (10_100, 9_999), 0),
+        # Batches of 4,096: 3 steps per epoch -> 500 epochs for 1,500 steps.
+        (dict(batch_size=4096), (10_100, 10_000), 500),
+        (dict(student_epochs=3), (400, 300), 3),
+        (dict(student_epochs=0), (60_000, 59_900), 0),
     ],
 )
-def test_automatic_student_epochs(params, n_rows, expected):
-    assert PseudoLabelCNNClassifier(**params)._student_epochs(n_rows) == expected
+def test_automatic_student_epochs(params, sizes, expected):
+    assert PseudoLabelCNNClassifier(**params)._student_epochs(*sizes) == expected
 
 
 def test_automatic_augmenter_follows_the_images():
@@ -454,9 +456,5 @@ def test_defaults_build_the_recipe(digits_partial):
     # T1 = 0, T2 = round(0.1 * 2) = 0: the full weight from the start.
     assert clf.history_[:, "alpha"] == [1.0, 1.0]
     assert clf.history_[1, "lr"] == pytest.approx(0.025)  # cosine, half-way
-    # Then a student of 1,500 steps (400 rows: 7 steps per epoch, 215
-    # epochs), with the labeled view and a cosine of its own.
-    student = clf.student_net_
-    assert len(student.history) == 215 and clf.module_ is student.module_
-    assert student.views.labeled is net.views.labeled
-    assert student.history[0, "lr"] == 0.05 > student.history[-1, "lr"]
+    # 300 unlabeled rows: too few for the student round.
+    assert clf.student_net_ is None and clf.module_ is net.module_
