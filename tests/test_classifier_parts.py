@@ -367,9 +367,13 @@ def test_host_reads_are_detected(digits_partial, host_reads):
 @pytest.mark.parametrize(
     "params, sizes, expected",
     [
-        # MNIST, 100 labels: 134 steps per epoch -> 45 epochs, ramp of
-        # round(4.5) = 4 (Python rounds halves to even).
+        # MNIST, 100 labels: 134 steps per epoch -> 45 epochs before the
+        # student, ramp of round(4.5) = 4 (Python rounds halves to even).
         (dict(), (100, 59_900), (45, 0, 4)),
+        # No student (3,000 labels, or alpha_f=0): 60 epochs, ramp of 6.
+        (dict(), (3_000, 57_000), (60, 0, 6)),
+        (dict(alpha_f=0.0), (100, 59_900), (60, 0, 6)),
+        (dict(student_epochs=0), (100, 59_900), (60, 0, 6)),
         # sklearn digits: 3 steps per epoch -> 500 epochs for 1,500 steps.
         (dict(), (100, 1_157), (500, 0, 50)),
         (dict(max_epochs=20), (100, 1_157), (20, 0, 2)),
@@ -391,6 +395,9 @@ def test_automatic_schedule(params, sizes, expected):
         # Fewer than 10,000 unlabeled rows (the demo's digits): no student.
         (dict(), (1_257, 1_157), 0),
         (dict(), (10_100, 9_999), 0),
+        # 1,000 labeled rows or more: no student.
+        (dict(), (60_000, 59_000), 0),
+        (dict(), (60_000, 59_001), 20),
         # Batches of 4,096: 3 steps per epoch -> 500 epochs for 1,500 steps.
         (dict(batch_size=4096), (10_100, 10_000), 500),
         (dict(student_epochs=3), (400, 300), 3),
