@@ -824,8 +824,9 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             net.train_split = None
             ctrl_c.check()
             student = None
-            # A student learns pseudo-labels: none where nothing was pseudo-labeled.
-            student_epochs = self._student_epochs(len(y_train), int(unlabeled.sum()))
+            # Decided on all the rows, as _schedule chose max_epochs; a student
+            # learns pseudo-labels: none where nothing was pseudo-labeled.
+            student_epochs = self._student_epochs(len(y), int(unlabeled.sum()))
             if (
                 student_epochs
                 and unlabeled.any()
