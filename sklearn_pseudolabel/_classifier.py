@@ -824,15 +824,10 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             net.train_split = None
             ctrl_c.check()
             student = None
-            # Decided on all the rows, as _schedule chose max_epochs; a student
-            # learns pseudo-labels: none where nothing was pseudo-labeled.
+            # Decided on all the rows, as _schedule chose max_epochs; none if
+            # the pseudo-labels never started.
             student_epochs = self._student_epochs(len(y), int(unlabeled.sum()))
-            if (
-                student_epochs
-                and unlabeled.any()
-                and self.alpha_f > 0
-                and T1 < max_epochs
-            ):
+            if student_epochs and T1 < max_epochs:
                 student = self._build_student(
                     net,
                     X_train,
@@ -862,7 +857,13 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _student_epochs(self, n_rows, n_unlabeled):
-        """``student_epochs``, "auto" resolved for ``n_rows`` training rows."""
+        """``student_epochs``, "auto" resolved for ``n_rows`` training rows.
+
+        0 without unlabeled rows or pseudo-labels (``alpha_f=0``): a student
+        learns pseudo-labels.
+        """
+        if not n_unlabeled or self.alpha_f == 0:
+            return 0
         if self.student_epochs != "auto":
             return self.student_epochs
         n_labeled = n_rows - n_unlabeled
@@ -906,9 +907,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             steps = steps_per_epoch(
                 n_labeled, n_unlabeled, self.batch_size, self.batch_size_unlabeled
             )
-            with_student = self.alpha_f > 0 and self._student_epochs(
-                n_labeled + n_unlabeled, n_unlabeled
-            )
+            with_student = self._student_epochs(n_labeled + n_unlabeled, n_unlabeled)
             epochs = _AUTO_EPOCHS_WITH_STUDENT if with_student else _AUTO_EPOCHS
             max_epochs = max(epochs, math.ceil(_AUTO_STEPS / steps))
         T1 = 0 if self.T1 is None else self.T1
