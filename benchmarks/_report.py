@@ -68,7 +68,11 @@ def _git(*args):
 # Read when the script starts, i.e. for the code being measured; results that
 # earlier scripts wrote (docs/benchmarks.md, its figures, benchmarks/results/)
 # do not count as code changes.
-_COMMIT = _git("rev-parse", "--short", "HEAD")
+# Without a git checkout (a copy of the tree on another machine), the commit
+# comes from $BENCH_COMMIT.
+_COMMIT = _git("rev-parse", "--short", "HEAD") or os.environ.get(
+    "BENCH_COMMIT", "unknown"
+)
 _DIRTY = bool(
     _git(
         "status",

@@ -52,6 +52,7 @@ add up (mean ± std over the draws):
 """
 
 import argparse
+import ast
 
 import numpy as np
 from _report import (
@@ -190,9 +191,19 @@ def main():
         "--save", metavar="DIR", help="pickle each fitted classifier into DIR"
     )
     parser.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        nargs="+",
+        default=[],
+        type=_override,
+        help="change a parameter of the configurations run (a Python literal), "
+        "e.g. a longer schedule: --set max_epochs=90 student_epochs=40",
+    )
+    parser.add_argument(
         "--report-only", action="store_true", help="rebuild the section, run nothing"
     )
     args = parser.parse_args()
+    overrides = dict(args.set)
     if args.report_only:
         report()
         return
@@ -216,7 +227,7 @@ def main():
                     save_to=model_file(args.save, name, n, seed),
                     device=args.device,
                     random_state=seed,
-                    **configs[name],
+                    **{**configs[name], **overrides},
                 )
                 log_run(
                     LOG,
@@ -229,6 +240,7 @@ def main():
                         scale=f"{args.epochs} epochs, lr x{args.lr_decay} per epoch"
                         if list(configs).index(name) < N_SCALED
                         else None,
+                        overrides=overrides or None,
                         **run,
                         device=args.device,
                     ),
@@ -239,6 +251,19 @@ def main():
                     flush=True,
                 )
                 report()
+
+
+def _override(text):
+    """``"key=value"`` -> ``(key, value)``, the value a Python literal."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a Python literal (e.g. 90, 0.5, 'auto', None)"
+        ) from None
 
 
 def _minutes_to(run, accuracy):
@@ -255,14 +280,23 @@ def _value(row, n):
 
 def _label(row):
     """Name of a row's configuration in the table (with its scale, if any)."""
+    config = row["config"]
+    if row.get("overrides"):
+        config += ", " + ", ".join(f"{k}={v!r}" for k, v in row["overrides"].items())
     if row.get("scale"):
-        return f"{row['config']} ({row['scale']})"
+        return f"{config} ({row['scale']})"
     # max_epochs="auto": the run length is part of what was measured (the
     # automatic length changed from 30 to 60 epochs).
     student = row.get("student_epochs")
     if student:
-        return f"{row['config']} ({row['epochs'] - student} + {student} epochs)"
-    return f"{row['config']} ({row['epochs']} epochs)"
+        return f"{config} ({row['epochs'] - student} + {student} epochs)"
+    return f"{config} ({row['epochs']} epochs)"
+
+
+def _device_tag(row):
+    """`` [cuda]`` for a run on another device than the CPU, else nothing."""
+    device = row.get("device", "cpu")
+    return "" if device == "cpu" else f" [{device}]"
 
 
 def _groups(runs):
@@ -291,7 +325,7 @@ def report():
     ]
     errors, minutes, draws = [], [], []
     for (label, device), by_n in groups.items():
-        name = label + ("" if device == "cpu" else f" [{device}]")
+        name = label + _device_tag({"device": device})
         per_count = [by_n.get(n, []) for n in counts]
         errors.append(
             [f"**this library**: {name}"]
@@ -313,7 +347,7 @@ def report():
         )
     reach = [
         [
-            f"{r['config']}, draw {r['seed']}",
+            f"{r['config']}{_device_tag(r)}, draw {r['seed']}",
             _minutes_to(r, 0.97),
             _minutes_to(r, 0.98),
             _minutes_to(r, 0.99),

@@ -46,3 +46,21 @@ def test_training_steps_do_not_synchronize(digits_partial):
     syncs = [w for w in caught if "synchroniz" in str(w.message)]
     steps = 3 * -(-int((y == -1).sum()) // TINY["batch_size_unlabeled"])
     assert len(syncs) < steps, len(syncs)
+
+
+def test_student_round_on_cuda(digits, digits_partial, tmp_path):
+    """The default recipe with its student round stays on the GPU and pickles."""
+    import joblib
+
+    X, y = digits_partial
+    clf = PseudoLabelCNNClassifier(
+        **{**TINY, "student_epochs": 3}, max_epochs=6, device="cuda", random_state=0
+    ).fit(X, y)
+    assert clf.student_net_ is not None and len(clf.student_net_.history) == 3
+    assert all(p.device.type == "cuda" for p in clf.module_.parameters())
+    assert clf.module_ is clf.student_net_.module_
+    unlabeled = y == -1
+    assert clf.score(X[unlabeled], digits[1][unlabeled]) > 0.7
+    joblib.dump(clf, tmp_path / "clf.joblib")
+    loaded = joblib.load(tmp_path / "clf.joblib")
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-6)

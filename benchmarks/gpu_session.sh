@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The GPU checks and benchmarks, in one go, for a session with a lent GPU.
+#
+# Run from the repository root on the GPU machine, with this library's
+# dependencies importable (torch with CUDA, skorch, scikit-learn) and
+# $SKLEARN_PSEUDOLABEL_DATA holding mnist/mnist.npz:
+#
+#     BUDGET_S=500 OUT=/some/folder bash benchmarks/gpu_session.sh
+#
+# In order of priority, each step skipped when the budget (seconds from the
+# start) has too little left for it, each capped at its own time limit:
+#
+# 1. tests/test_cuda.py (the GPU path's correctness);
+# 2. bench_speed.py --device cuda (estimator vs bare loop, images/s);
+# 3. bench_lee_table.py: PseudoLabelCNNClassifier() defaults at 100 labels,
+#    draw 0, on the GPU (test error and minutes; the defaults' images/s);
+# 4. bench_augment_throughput.py --device cuda;
+# 5. bench_compile.py --device cuda;
+# 6. the defaults with a twice longer schedule (the ceiling, issue 11), only
+#    if twice step 3's time is left.
+#
+# After every step, docs/benchmarks.md and benchmarks/results/ are packed into
+# $OUT/results.tar, so that what finished comes back even if a later step is
+# cut off; the log goes to stdout.
+
+set -u
+OUT=${OUT:-/tmp/gpu_session}
+mkdir -p "$OUT"
+START=$(date +%s)
+DEADLINE=$((START + ${BUDGET_S:-500}))
+
+pack() {
+    tar -cf "$OUT/results.tar" docs/benchmarks.md docs/_static benchmarks/results
+}
+
+# step NAME NEED CAP COMMAND...: run COMMAND if NEED seconds are left, for at
+# most CAP seconds (or what is left). Sets LAST_SECONDS.
+step() {
+    local name=$1 need=$2 cap=$3
+    shift 3
+    local left=$((DEADLINE - $(date +%s)))
+    LAST_SECONDS=0
+    if ((left < need)); then
+        echo "=== skip $name: ${left} s left, needs ${need} s"
+        return
+    fi
+    ((cap > left)) && cap=$left
+    echo "=== $name (at most ${cap} s), $(date -u +%T)"
+    local t0
+    t0=$(date +%s)
+    timeout "$cap" "$@"
+    local rc=$?
+    LAST_SECONDS=$(($(date +%s) - t0))
+    echo "=== $name: rc=$rc in ${LAST_SECONDS} s"
+    pack
+}
+
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv
+python3 - <<'EOF' || exit 1
+import os
+import sklearn, skorch, torch, torchvision
+from sklearn_pseudolabel import fetch_mnist
+print("torch", torch.__version__, "torchvision", torchvision.__version__,
+      "sklearn", sklearn.__version__, "skorch", skorch.__version__,
+      "cuda", torch.cuda.is_available(), torch.cuda.get_device_name())
+assert torch.cuda.is_available()
+fetch_mnist(
+    subset="test",
+    data_home=os.environ["SKLEARN_PSEUDOLABEL_DATA"],
+    download_if_missing=False,
+)
+EOF
+
+step tests 30 150 python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py
+step speed 60 150 python3 benchmarks/bench_speed.py --device cuda --rounds 5
+step defaults 120 300 python3 benchmarks/bench_lee_table.py --n-labeled 100 \
+    --configs 3 --device cuda
+DEFAULTS_SECONDS=$LAST_SECONDS
+step augment 40 120 python3 benchmarks/bench_augment_throughput.py --device cuda
+step compile 60 180 python3 benchmarks/bench_compile.py --device cuda
+if ((DEFAULTS_SECONDS > 0)); then
+    step ceiling $((2 * DEFAULTS_SECONDS + 20)) 600 \
+        python3 benchmarks/bench_lee_table.py --n-labeled 100 --configs 3 \
+        --device cuda --set max_epochs=90 student_epochs=40
+fi
+echo "=== done in $(($(date +%s) - START)) s"
