@@ -8,7 +8,9 @@ network, step and labeled augmentation, no pseudo-labels) on all 60,000
 training images, the unlabeled ones under the model's labels
 (``transduction_``; the labeled ones keep theirs), and compare its test error
 with the model's. ``--min-confidence p`` keeps only the unlabeled images that
-the model gives a probability of at least ``p``. This is what
+the model gives a probability of at least ``p``; ``--augmenter strong`` gives
+the student the strong ``RandomDistortion()`` instead of the default labeled
+view (``"auto"``). This is what
 ``student_epochs`` does inside ``fit`` (one round of Noisy Student), run on a
 saved model so that the teacher need not be trained again. Every run is a
 line of ``benchmarks/results/student_screen.jsonl``; the section of
@@ -36,7 +38,15 @@ from _report import (
     write_section,
 )
 
-from sklearn_pseudolabel import PseudoLabelCNNClassifier, fetch_mnist, hide_labels
+from sklearn_pseudolabel import (
+    PseudoLabelCNNClassifier,
+    RandomDistortion,
+    fetch_mnist,
+    hide_labels,
+)
+
+#: The student's augmentation (``--augmenter``).
+AUGMENTERS = {"auto": "auto", "strong": RandomDistortion()}
 
 LOG = ROOT / "benchmarks" / "results" / "student_screen.jsonl"
 
@@ -48,6 +58,7 @@ def main():
     parser = saved_models_parser()
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--min-confidence", type=float, default=0.0)
+    parser.add_argument("--augmenter", choices=AUGMENTERS, default="auto")
     args = parse_saved_models(parser)
     X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
     X_test, y_test = fetch_mnist(subset="test", data_home=mnist_home(), return_X_y=True)
@@ -60,7 +71,10 @@ def main():
             teacher.predict_proba(X).max(axis=1) >= args.min_confidence
         )
         student = PseudoLabelCNNClassifier(
-            alpha_f=0.0, max_epochs=args.epochs, random_state=seed + 1000
+            alpha_f=0.0,
+            max_epochs=args.epochs,
+            augmenter=AUGMENTERS[args.augmenter],
+            random_state=seed + 1000,
         )
         start = time.perf_counter()
         with warnings.catch_warnings():
@@ -80,6 +94,7 @@ def main():
                 seed=seed,
                 epochs=args.epochs,
                 min_confidence=args.min_confidence,
+                augmenter=args.augmenter,
                 kept_unlabeled=int((keep & unlabeled).sum()),
                 kept_label_error=error(labels[keep & unlabeled], y[keep & unlabeled]),
                 teacher_test_error=error(teacher.predict(X_test), y_test),
@@ -102,6 +117,7 @@ def report():
             f"{r['teacher_test_error']:.2f}",
             f"{r['teacher_unlabeled_error']:.2f}",
             r["min_confidence"] or "–",
+            r.get("augmenter", "auto"),
             f"{r['kept_unlabeled']:,} ({r['kept_label_error']:.2f} %)",
             r["epochs"],
             f"**{r['student_test_error']:.2f}**",
@@ -117,6 +133,7 @@ def report():
         "model: test error (%)",
         "model: unlabeled-row error (%)",
         "min. confidence",
+        "student augmenter",
         "unlabeled rows kept (their label error)",
         "student epochs",
         "student: test error (%)",
