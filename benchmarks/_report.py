@@ -68,12 +68,10 @@ def _git(*args):
 # Read when the script starts, i.e. for the code being measured; results that
 # earlier scripts wrote (docs/benchmarks.md, its figures, benchmarks/results/)
 # do not count as code changes.
-# Without a git checkout (a copy of the tree on another machine), the commit
-# comes from $BENCH_COMMIT.
-_COMMIT = _git("rev-parse", "--short", "HEAD") or os.environ.get(
-    "BENCH_COMMIT", "unknown"
-)
-_DIRTY = bool(
+# $BENCH_COMMIT, where set, names the commit measured: on another machine
+# the copy of the tree may carry a stale .git, or none.
+_COMMIT = os.environ.get("BENCH_COMMIT") or _git("rev-parse", "--short", "HEAD")
+_DIRTY = not os.environ.get("BENCH_COMMIT") and bool(
     _git(
         "status",
         "--porcelain",

@@ -152,7 +152,16 @@ def main():
         "(a cheaper, blockier resampling), so the bilinear baseline is the same "
         "work and the nearest one is given beside it."
     )
-    write_section("augment-throughput", "Augmentation throughput", body, args.device)
+    if args.device == "cpu":
+        write_section("augment-throughput", "Augmentation throughput", body)
+    else:
+        device = args.device.replace(":", "")
+        write_section(
+            f"augment-throughput-{device}",
+            f"Augmentation throughput ({args.device})",
+            body,
+            args.device,
+        )
 
 
 if __name__ == "__main__":

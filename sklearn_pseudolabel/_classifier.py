@@ -1195,7 +1195,10 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             Probabilities in the order of ``classes_``.
         """
         X = self._image_tensor(X)
-        return self._predicting_net.predict_proba(X)
+        # On the device, then one copy to the host (skorch's predict_proba
+        # copies every batch, a device sync each).
+        logits = self._predicting_net.predict_logits(X)
+        return torch.softmax(logits, dim=1).cpu().numpy()
 
     def predict(self, X):
         """Most probable class of each image.

@@ -290,11 +290,11 @@ class RandomDistortion(_BaseAugmenter):
             (n, 2, height, width), generator=generator, device=X.device, dtype=X.dtype
         )
         field = _gaussian_blur(noise.mul_(2).sub_(1), self.elastic_sigma)
-        # pixels -> [-1, 1] grid units along x (channel 0) and y (channel 1)
-        scale = torch.tensor(
-            [2 / width, 2 / height], device=X.device, dtype=X.dtype
-        ).reshape(1, 2, 1, 1)
-        return (field * (self.elastic_alpha * scale)).permute(0, 2, 3, 1)
+        # pixels -> [-1, 1] grid units along x (channel 0) and y (channel 1);
+        # host scalars, not a tensor built from a list (a copy to the device).
+        field[:, 0].mul_(self.elastic_alpha * 2 / width)
+        field[:, 1].mul_(self.elastic_alpha * 2 / height)
+        return field.permute(0, 2, 3, 1)
 
     def _stroke(self, X, generator, ink):
         """Draw a horizontal bar of ``ink`` on each image, with its probability."""

@@ -1,5 +1,7 @@
 """skorch callbacks for PseudoLabelCNNClassifier."""
 
+import copy
+import itertools
 import math
 from math import prod
 
@@ -7,7 +9,6 @@ import numpy as np
 import torch
 from sklearn.utils import check_array, column_or_1d
 from skorch.callbacks import Callback
-from torch.optim.swa_utils import AveragedModel
 
 from ._validation import IMAGE_DTYPES, as_image_tensor
 
@@ -17,9 +18,10 @@ __all__ = ["DivergenceGuard", "HeldOutAccuracy", "WeightAverage"]
 class WeightAverage(Callback):
     """Exponential moving average of the weights, the predicting network.
 
-    Updated after every optimizer step through
-    :class:`torch.optim.swa_utils.AveragedModel` (buffers such as batch-norm
-    statistics included)::
+    Updated after every optimizer step, buffers such as batch-norm statistics
+    included, with no device sync (unlike
+    :class:`torch.optim.swa_utils.AveragedModel`, whose step counter is a
+    device tensor read on the host twice per update)::
 
         w_avg = d_t * w_avg + (1 - d_t) * w,   d_t = min(decay, (1 + t) / (10 + t))
 
@@ -50,41 +52,51 @@ class WeightAverage(Callback):
     def on_train_begin(self, net, **kwargs):
         """Start the average at the module's current weights."""
         self.steps_ = 0
-        self.model_ = AveragedModel(
-            net.module_, multi_avg_fn=self._average, use_buffers=True
-        )
-
-    def _average(self, averaged, current, num_averaged):
-        # One fused update for the float tensors (the decay is a host-side
-        # float); counters such as num_batches_tracked are copied.
-        floats = [(a, c) for a, c in zip(averaged, current) if a.is_floating_point()]
-        if floats:
-            avg, cur = zip(*floats)
-            torch._foreach_lerp_(avg, cur, 1.0 - self.decay_)
-        for a, c in zip(averaged, current):
-            if not a.is_floating_point():
-                a.copy_(c)
+        self.model_ = copy.deepcopy(net.module_).requires_grad_(False)
+        # The optimizer and batch norm update the live tensors in place, so
+        # the pairs hold for the whole run.
+        self.pairs_ = list(zip(_tensors(self.model_), _tensors(net.module_)))
+        floats, self.counters_ = [], []
+        for pair in self.pairs_:
+            (floats if pair[0].is_floating_point() else self.counters_).append(pair)
+        self.floats_ = tuple(map(list, zip(*floats)))
 
     def on_batch_end(self, net, training=False, **kwargs):
         """Fold the new weights into the average."""
         if not training:
             return
         self.decay_ = min(self.decay, (1 + self.steps_) / (10 + self.steps_))
-        self.model_.update_parameters(net.module_)
+        # The first step copies; then one fused update of the floats, and
+        # counters such as num_batches_tracked are copied. The step count and
+        # decay live on the host: no device sync.
+        with torch.no_grad():
+            if not self.steps_:
+                for averaged, current in self.pairs_:
+                    averaged.copy_(current)
+            else:
+                if self.floats_:
+                    torch._foreach_lerp_(*self.floats_, 1.0 - self.decay_)
+                for averaged, current in self.counters_:
+                    averaged.copy_(current)
         self.steps_ += 1
 
     @property
     def module_(self):
         """The averaged network, once it has seen a step; else None."""
         model = getattr(self, "model_", None)
-        return model.module if model is not None and self.steps_ else None
+        return model if model is not None and self.steps_ else None
 
     def on_train_end(self, net, **kwargs):
         """Give the module the averaged weights; drop the copy."""
         if self.module_ is not None:
-            net.module_.load_state_dict(self.model_.module.state_dict())
-        for name in ("model_", "decay_", "steps_"):
+            net.module_.load_state_dict(self.model_.state_dict())
+        for name in ("model_", "pairs_", "floats_", "counters_", "decay_", "steps_"):
             self.__dict__.pop(name, None)
+
+
+def _tensors(module):
+    """Return the parameters, then the buffers, of ``module``."""
+    return itertools.chain(module.parameters(), module.buffers())
 
 
 class DivergenceGuard(Callback):

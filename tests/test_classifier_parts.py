@@ -8,7 +8,9 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
+from skorch.callbacks import Callback
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from sklearn_pseudolabel import PseudoLabelCNNClassifier, RandomDistortion, parts
 from sklearn_pseudolabel._net import PseudoLabelNet
@@ -288,11 +290,26 @@ _SYNCING = (
 )
 
 
+class _HostData(TorchDispatchMode):
+    """Records tensors made from host data (``torch.tensor([...])``): on a GPU,
+    a copy to the device that waits for it."""
+
+    def __init__(self, calls):
+        super().__init__()
+        self.calls = calls
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten.lift_fresh.default:
+            self.calls.append("tensor from host data")
+        return func(*args, **(kwargs or {}))
+
+
 @pytest.fixture
 def host_reads(monkeypatch):
-    """Names of the tensor calls made inside training steps that read a value
-    on the host (a CUDA sync), boolean-mask indexing included (its output size
-    needs one)."""
+    """Names of the calls made inside training steps, and in the callbacks
+    around them, that wait for the device on a GPU: a value read on the host,
+    boolean-mask indexing (its output size needs one), a tensor made from host
+    data. skorch's own read of each step's loss, outside, is not counted."""
     in_step, calls = [False], []
     for name in _SYNCING:
         original = getattr(torch.Tensor, name)
@@ -311,16 +328,27 @@ def host_reads(monkeypatch):
         return getitem(self, index)
 
     monkeypatch.setattr(torch.Tensor, "__getitem__", spy_getitem)
-    step = PseudoLabelNet.train_step_single
 
-    def spy_step(self, *args, **kwargs):
-        in_step[0] = True
-        try:
-            return step(self, *args, **kwargs)
-        finally:
-            in_step[0] = False
+    def watched(function):
+        def spy(*args, **kwargs):
+            in_step[0] = True
+            try:
+                with _HostData(calls):
+                    return function(*args, **kwargs)
+            finally:
+                in_step[0] = False
 
-    monkeypatch.setattr(PseudoLabelNet, "train_step_single", spy_step)
+        return spy
+
+    step, notify = PseudoLabelNet.train_step_single, PseudoLabelNet.notify
+
+    def spy_notify(self, method_name, **kwargs):
+        if method_name in ("on_batch_begin", "on_batch_end") and kwargs["training"]:
+            return watched(notify)(self, method_name, **kwargs)
+        return notify(self, method_name, **kwargs)
+
+    monkeypatch.setattr(PseudoLabelNet, "train_step_single", watched(step))
+    monkeypatch.setattr(PseudoLabelNet, "notify", spy_notify)
     return calls
 
 
@@ -329,6 +357,7 @@ def host_reads(monkeypatch):
     [
         dict(),
         dict(refresh="batch", teacher="training_pass"),
+        dict(student_epochs=2),
         dict(
             refresh="batch",
             ema_decay=0.9,
@@ -357,10 +386,24 @@ class _SyncingMask(parts.Mask):
         return torch.full((len(probs),), float(keep.sum()))  # __float__
 
 
+class _SyncingCallback(Callback):
+    def on_batch_end(self, net, training=False, **kwargs):
+        self.scale = torch.tensor([1.0, 2.0])  # host data
+        self.steps = torch.zeros(()) + 1
+        bool(self.steps == 1)  # __bool__, as AveragedModel does
+
+
 def test_host_reads_are_detected(digits_partial, host_reads):
     X, y = digits_partial
-    make_clf(mask=_SyncingMask(), max_epochs=3).fit(X, y)
-    assert set(host_reads) == {"boolean index", "__float__"}
+    make_clf(mask=_SyncingMask(), callbacks=[_SyncingCallback()], max_epochs=3).fit(
+        X, y
+    )
+    assert set(host_reads) == {
+        "boolean index",
+        "__float__",
+        "__bool__",
+        "tensor from host data",
+    }
 
 
 # ------------------------------------------------------------------ defaults
