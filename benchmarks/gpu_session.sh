@@ -2,10 +2,19 @@
 # The GPU checks and benchmarks, in one go, for a session with a lent GPU.
 #
 # Run from the repository root on the GPU machine, with this library's
-# dependencies importable (torch with CUDA, skorch, scikit-learn) and
-# $SKLEARN_PSEUDOLABEL_DATA holding mnist/mnist.npz:
+# dependencies importable (torch with CUDA, skorch, scikit-learn),
+# $SKLEARN_PSEUDOLABEL_DATA holding mnist/mnist.npz and $BENCH_COMMIT naming
+# the commit measured (the machine's copy of the tree may carry a stale .git):
 #
-#     BUDGET_S=500 OUT=/some/folder bash benchmarks/gpu_session.sh
+#     BUDGET_S=450 OUT=/some/folder bash benchmarks/gpu_session.sh
+#
+# How the first session ran it (2026-11-27, one H100, 15 minutes of device
+# time in all): skorch and scikit-learn as wheels (`pip download --no-deps
+# --only-binary=:all: --python-version 3.12 ...` into an ignored .whl/,
+# installed there with `pip install --no-index --no-deps --target`), the
+# MNIST file copied into an ignored .devdata/mnist/, both carried with the
+# call; steps 1-4 took 27 + 51 + 228 + 120 (cut off) seconds, the machine's
+# start about a minute.
 #
 # In order of priority, each step skipped when the budget (seconds from the
 # start) has too little left for it, each capped at its own time limit:
@@ -14,7 +23,8 @@
 # 2. bench_speed.py --device cuda (estimator vs bare loop, images/s);
 # 3. bench_lee_table.py: PseudoLabelCNNClassifier() defaults at 100 labels,
 #    draw 0, on the GPU (test error and minutes; the defaults' images/s);
-# 4. bench_augment_throughput.py --device cuda;
+# 4. bench_augment_throughput.py --device cuda, on 2,000 images (its
+#    per-sample torchvision baselines run on the CPU: 10,000 took over 120 s);
 # 5. bench_compile.py --device cuda;
 # 6. the defaults with a twice longer schedule (the ceiling, issue 11), only
 #    if twice step 3's time is left.
@@ -76,7 +86,8 @@ step speed 60 150 python3 benchmarks/bench_speed.py --device cuda --rounds 5
 step defaults 120 300 python3 benchmarks/bench_lee_table.py --n-labeled 100 \
     --configs 3 --device cuda
 DEFAULTS_SECONDS=$LAST_SECONDS
-step augment 40 120 python3 benchmarks/bench_augment_throughput.py --device cuda
+step augment 40 120 python3 benchmarks/bench_augment_throughput.py --device cuda \
+    --n 2000
 step compile 60 180 python3 benchmarks/bench_compile.py --device cuda
 if ((DEFAULTS_SECONDS > 0)); then
     step ceiling $((2 * DEFAULTS_SECONDS + 20)) 600 \

@@ -23,8 +23,9 @@ __all__ = ["PseudoLabelNet"]
 #: training batches because no activations are kept for backward.
 INFERENCE_BATCH_SIZE = 1024
 
-# Sums accumulated on the device during an epoch, read once at its end.
-_LOSS_L, _LOSS_U, _STEPS, _KEPT, _SEEN, _CHANGED, _COMPARED = range(7)
+# Sums accumulated on the device during an epoch, read once at its end (the
+# steps and unlabeled images are counted on the host).
+_LOSS_L, _LOSS_U, _KEPT, _CHANGED, _COMPARED = range(5)
 
 
 class PseudoLabelNet(NeuralNetClassifier):
@@ -181,6 +182,9 @@ class PseudoLabelNet(NeuralNetClassifier):
             "generator_",
             "stream_",
             "sums_",
+            "step_sums_",
+            "epoch_steps_",
+            "epoch_seen_",
             "pool_probs_",
             "last_labels_",
             "refresh_due_",
@@ -194,7 +198,8 @@ class PseudoLabelNet(NeuralNetClassifier):
         self.alpha_ = alpha_schedule(epoch, self.alpha_f, self.T1, self.T2)
         self.history.record("alpha", self.alpha_)
         self.history.record("lr", self.optimizer_.param_groups[0]["lr"])
-        self.sums_ = torch.zeros(7, device=self.device)
+        self.sums_ = torch.zeros(5, device=self.device)
+        self.epoch_steps_ = self.epoch_seen_ = 0
         stream = self.stream_
         stream.use_unlabeled = self.alpha_ > 0 and stream.n_unlabeled > 0
         # The refresh runs at the epoch's first step, inside skorch's epoch
@@ -204,8 +209,8 @@ class PseudoLabelNet(NeuralNetClassifier):
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         """Record the epoch's labeled / unlabeled losses and pseudo-label stats."""
         sums = self.sums_.tolist()  # the epoch's only extra device sync
-        steps = max(sums[_STEPS], 1.0)
-        seen, compared = sums[_SEEN], sums[_COMPARED]
+        steps, seen = max(self.epoch_steps_, 1), self.epoch_seen_
+        compared = sums[_COMPARED]
         nan = float("nan")
         self.history.record("train_loss_labeled", sums[_LOSS_L] / steps)
         self.history.record(
@@ -273,13 +278,16 @@ class PseudoLabelNet(NeuralNetClassifier):
         with self.autocast():
             logits = self.infer(X_student).float()
         loss = self.get_loss(logits[:n_labeled], y_labeled, X=X, training=True)
-        self.sums_[_LOSS_L] += loss.detach()
-        self.sums_[_STEPS] += 1
+        # The step's statistics, in the order of the sums: added in one go.
+        self.step_sums_ = [loss.detach()]
         if len(pos_u):
             logits_u = logits[n_labeled:]
             if probs is None:
                 probs = self._teacher_probabilities(X_unlabeled, logits_u, pos_u)
             loss = loss + self.alpha_ * self.unlabeled_loss(logits_u, probs, pos_u)
+        step_sums = self.step_sums_
+        self.sums_[: len(step_sums)].add_(torch.stack(step_sums))
+        self.epoch_steps_ += 1
         loss.backward()
         return {"loss": loss, "y_pred": logits}
 
@@ -312,17 +320,19 @@ class PseudoLabelNet(NeuralNetClassifier):
         return loss
 
     def _record_unlabeled(self, loss, weights, labels, pos):
-        """Add a step's unlabeled statistics to the epoch's device sums."""
-        sums = self.sums_
-        sums[_LOSS_U] += loss.detach()
-        sums[_KEPT] += weights.sum()
-        sums[_SEEN] += len(pos)
+        """Add a step's unlabeled statistics to its device sums."""
+        self.epoch_seen_ += len(pos)
         if self.last_labels_ is None:
             self.last_labels_ = torch.full(
                 (self.stream_.n_unlabeled,), -1, dtype=torch.long, device=self.device
             )
         previous = self.last_labels_[pos]
         known = previous >= 0
-        sums[_CHANGED] += (known & (previous != labels)).sum()
-        sums[_COMPARED] += known.sum()
+        changed = (known & (previous != labels)).sum(dtype=torch.float32)
+        self.step_sums_ += [
+            loss.detach(),
+            weights.sum(dtype=torch.float32),
+            changed,
+            known.sum(dtype=torch.float32),
+        ]
         self.last_labels_[pos] = labels
