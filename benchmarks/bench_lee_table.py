@@ -266,6 +266,18 @@ def _override(text):
         ) from None
 
 
+def _notes(runs):
+    """Return the runs' notes: ``fit_minutes_note`` (marked * above), ``note``."""
+    lines = [
+        f"{prefix}{r['config']}{_device_tag(r)}, {r['n_labeled']} labels, "
+        f"draw {r['seed']}: {r[key]}"
+        for r in runs
+        for key, prefix in (("fit_minutes_note", "\\* "), ("note", ""))
+        if r.get(key)
+    ]
+    return "".join(f"\n\n{line}" for line in lines)
+
+
 def _minutes_to(run, accuracy):
     """Minutes of fit until the held-out accuracy first reaches ``accuracy``."""
     minutes = np.cumsum(run["epoch_seconds"]) / 60
@@ -335,6 +347,8 @@ def report():
             [name]
             + [
                 mean_std([r["fit_minutes"] for r in runs_n if r["fit_minutes"]], 1)
+                # *: a run that shared the cores (an upper bound; notes below)
+                + ("*" if any(r.get("fit_minutes_note") for r in runs_n) else "")
                 for runs_n in per_count
             ]
         )
@@ -365,6 +379,7 @@ def report():
         + table(header, draws)
         + "\n\nFit time (minutes, 2 CPU cores unless a device is named):\n\n"
         + table(header, minutes)
+        + _notes(runs)
         + "\n\nTime to accuracy at 100 labels: minutes of fit until the "
         "accuracy on the first 2,000 test images (measured after each epoch, "
         "`HeldOutAccuracy`; it chooses nothing) first reaches 97 %, 98 %, 99 % "
