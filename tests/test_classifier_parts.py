@@ -438,9 +438,9 @@ def test_automatic_schedule(params, sizes, expected):
         # Fewer than 10,000 unlabeled rows (the demo's digits): no student.
         (dict(), (1_257, 1_157), 0),
         (dict(), (10_100, 9_999), 0),
-        # 1,000 labeled rows or more: no student.
-        (dict(), (60_000, 59_000), 0),
-        (dict(), (60_000, 59_001), 20),
+        # 500 labeled rows or more: no student.
+        (dict(), (60_000, 59_500), 0),
+        (dict(), (60_000, 59_501), 20),
         # Batches of 4,096: 3 steps per epoch -> 500 epochs for 1,500 steps.
         (dict(batch_size=4096), (10_100, 10_000), 500),
         (dict(student_epochs=3), (400, 300), 3),
