@@ -10,7 +10,8 @@ training images, the unlabeled ones under the model's labels
 with the model's. ``--min-confidence p`` keeps only the unlabeled images that
 the model gives a probability of at least ``p``; ``--augmenter strong`` gives
 the student the strong ``RandomDistortion()`` instead of the default labeled
-view (``"auto"``). This is what
+view (``"auto"``); ``--batch-size`` and ``--lr`` set the student's (64 and
+0.05 by default, the classifier's). This is what
 ``student_epochs`` does inside ``fit`` (one round of Noisy Student), run on a
 saved model so that the teacher need not be trained again. Every run is a
 line of ``benchmarks/results/student_screen.jsonl``; the section of
@@ -59,6 +60,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--min-confidence", type=float, default=0.0)
     parser.add_argument("--augmenter", choices=AUGMENTERS, default="auto")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=0.05)
     args = parse_saved_models(parser)
     X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
     X_test, y_test = fetch_mnist(subset="test", data_home=mnist_home(), return_X_y=True)
@@ -74,6 +77,8 @@ def main():
             alpha_f=0.0,
             max_epochs=args.epochs,
             augmenter=AUGMENTERS[args.augmenter],
+            batch_size=args.batch_size,
+            lr=args.lr,
             random_state=seed + 1000,
         )
         start = time.perf_counter()
@@ -95,6 +100,8 @@ def main():
                 epochs=args.epochs,
                 min_confidence=args.min_confidence,
                 augmenter=args.augmenter,
+                batch_size=args.batch_size,
+                lr=args.lr,
                 kept_unlabeled=int((keep & unlabeled).sum()),
                 kept_label_error=error(labels[keep & unlabeled], y[keep & unlabeled]),
                 teacher_test_error=error(teacher.predict(X_test), y_test),
@@ -118,6 +125,7 @@ def report():
             f"{r['teacher_unlabeled_error']:.2f}",
             r["min_confidence"] or "–",
             r.get("augmenter", "auto"),
+            f"{r.get('batch_size', 64)}, {r.get('lr', 0.05)}",
             f"{r['kept_unlabeled']:,} ({r['kept_label_error']:.2f} %)",
             r["epochs"],
             f"**{r['student_test_error']:.2f}**",
@@ -134,6 +142,7 @@ def report():
         "model: unlabeled-row error (%)",
         "min. confidence",
         "student augmenter",
+        "student batch, lr",
         "unlabeled rows kept (their label error)",
         "student epochs",
         "student: test error (%)",
