@@ -308,18 +308,17 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         student round"). ``"auto"``: with at least 10,000 unlabeled rows and
         fewer than 500 labeled ones, 20 epochs (or more, so that the
         student makes at least 1,500 optimizer steps); otherwise no student.
-        End to end on MNIST (two label draws each) the defaults with a
-        student gained 0.06 points of test error at 250 labels and lost
-        0.04 at 600; screened, a student lost 0.04 at 1,000 labels and 0.11
-        at 3,000 (one draw each); on
-        the demo's digits (1,157 unlabeled images) it cost 1.1 points of
-        accuracy (0.958 against 0.969, three draws). On MNIST with 100
-        labels, 45 Pseudo-Label epochs and
-        a 20-epoch student took 14 to 17 minutes on 2 CPU cores, about as
-        long as 60 Pseudo-Label epochs alone, and gave a lower test error on
-        each of five label draws: 1.27 % against 1.45 % on average
-        (docs/benchmarks.md, "Lee's table"). 0, no unlabeled rows, or no
-        pseudo-labels (``alpha_f=0``, ``T1 >= max_epochs``): no student.
+        On MNIST with 100 labels, 45 Pseudo-Label epochs and a 20-epoch
+        student took 14 to 17 minutes on 2 CPU cores, about as long as 60
+        Pseudo-Label epochs alone, and gave a lower test error on each of
+        five label draws: 1.27 % against 1.45 % on average
+        (docs/benchmarks.md, "Lee's table"). End to end (two label draws
+        each) the student gained 0.06 points of test error at 250 labels and
+        lost 0.04 at 600; screened, it lost 0.04 at 1,000 labels and 0.11 at
+        3,000 (one draw each); on the demo's digits (1,157 unlabeled images)
+        it cost 1.1 points of accuracy (0.958 against 0.969, three draws).
+        0, no unlabeled rows, or no pseudo-labels (``alpha_f=0``,
+        ``T1 >= max_epochs``): no student.
 
     lr : float, default=0.05
         Learning rate of SGD.

@@ -55,9 +55,8 @@ class WeightAverage(Callback):
         self.model_ = copy.deepcopy(net.module_).requires_grad_(False)
         # The optimizer and batch norm update the live tensors in place, so
         # the pairs hold for the whole run.
-        self.pairs_ = list(zip(_tensors(self.model_), _tensors(net.module_)))
         floats, self.counters_ = [], []
-        for pair in self.pairs_:
+        for pair in zip(_tensors(self.model_), _tensors(net.module_)):
             (floats if pair[0].is_floating_point() else self.counters_).append(pair)
         self.floats_ = tuple(map(list, zip(*floats)))
 
@@ -66,18 +65,16 @@ class WeightAverage(Callback):
         if not training:
             return
         self.decay_ = min(self.decay, (1 + self.steps_) / (10 + self.steps_))
-        # The first step copies; then one fused update of the floats, and
-        # counters such as num_batches_tracked are copied. The step count and
-        # decay live on the host: no device sync.
+        # One fused update of the floats (the first step takes the weights:
+        # lerp by 1 returns its end exactly); counters such as
+        # num_batches_tracked are copied. The step count and decay live on
+        # the host: no device sync.
+        weight = 1.0 - self.decay_ if self.steps_ else 1.0
         with torch.no_grad():
-            if not self.steps_:
-                for averaged, current in self.pairs_:
-                    averaged.copy_(current)
-            else:
-                if self.floats_:
-                    torch._foreach_lerp_(*self.floats_, 1.0 - self.decay_)
-                for averaged, current in self.counters_:
-                    averaged.copy_(current)
+            if self.floats_:
+                torch._foreach_lerp_(*self.floats_, weight)
+            for averaged, current in self.counters_:
+                averaged.copy_(current)
         self.steps_ += 1
 
     @property
@@ -90,7 +87,7 @@ class WeightAverage(Callback):
         """Give the module the averaged weights; drop the copy."""
         if self.module_ is not None:
             net.module_.load_state_dict(self.model_.state_dict())
-        for name in ("model_", "pairs_", "floats_", "counters_", "decay_", "steps_"):
+        for name in ("model_", "floats_", "counters_", "decay_", "steps_"):
             self.__dict__.pop(name, None)
 
 
