@@ -157,7 +157,8 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
     and the epoch's seconds; with a student, the Pseudo-Label network's own
     test error (``pseudo_label_test_error``); then the test confusion matrix (rows:
     true digit, columns: predicted) and, given the hidden labels
-    ``y_true``, the error (%) of ``transduction_`` on the unlabeled rows.
+    ``y_true``, the error (%) of ``transduction_`` on the unlabeled rows;
+    the precision of the forward passes (``precision="auto"`` resolved).
     ``save_to``: a file to pickle the fitted classifier into (for analyses
     after the run), or None.
     """
@@ -172,7 +173,8 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
     start = time.perf_counter()
     clf.fit(X, y)
     minutes = (time.perf_counter() - start) / 60
-    extra = {}
+    # The precision the forward passes ran in ("auto" resolved).
+    extra = {"precision": clf.net_.precision}
     if save_to is not None:
         joblib.dump(clf, save_to)
     histories = [clf.history_]

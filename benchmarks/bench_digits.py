@@ -40,6 +40,8 @@ CONFIGS = {
     ),
     # The defaults before the student round joined them.
     "student_epochs=0 (no student round)": dict(student_epochs=0),
+    # The defaults before precision="auto" (bfloat16 on CPUs with AMX units).
+    "precision='float32'": dict(precision="float32"),
     "supervised (alpha_f=0)": dict(alpha_f=0.0),
     "LabelSpreading (knn, k=7)": None,
 }

@@ -269,7 +269,7 @@ def _override(text):
 def _notes(runs):
     """Return the runs' notes: ``fit_minutes_note`` (marked * above), ``note``."""
     lines = [
-        f"{prefix}{r['config']}{_device_tag(r)}, {r['n_labeled']} labels, "
+        f"{prefix}{_config(r)}{_device_tag(r)}, {r['n_labeled']} labels, "
         f"draw {r['seed']}: {r[key]}"
         for r in runs
         for key, prefix in (("fit_minutes_note", "\\* "), ("note", ""))
@@ -290,11 +290,21 @@ def _value(row, n):
     return f"{row[n]:.2f}" if n in row else "–"
 
 
+def _config(row):
+    """Name of a run's configuration, with the parameters ``--set`` changed.
+
+    A run in bfloat16 ends in `` [bfloat16]`` (the precision is recorded
+    since ``precision="auto"``, which is bfloat16 on this project's CPU).
+    """
+    overrides = dict(row.get("overrides") or {})
+    precision = overrides.pop("precision", row.get("precision", "float32"))
+    name = ", ".join([row["config"], *(f"{k}={v!r}" for k, v in overrides.items())])
+    return name + (f" [{precision}]" if precision != "float32" else "")
+
+
 def _label(row):
     """Name of a row's configuration in the table (with its scale, if any)."""
-    config = row["config"]
-    if row.get("overrides"):
-        config += ", " + ", ".join(f"{k}={v!r}" for k, v in row["overrides"].items())
+    config = _config(row)
     if row.get("scale"):
         return f"{config} ({row['scale']})"
     # max_epochs="auto": the run length is part of what was measured (the
@@ -361,7 +371,7 @@ def report():
         )
     reach = [
         [
-            f"{r['config']}{_device_tag(r)}, draw {r['seed']}",
+            f"{_config(r)}{_device_tag(r)}, draw {r['seed']}",
             _minutes_to(r, 0.97),
             _minutes_to(r, 0.98),
             _minutes_to(r, 0.99),
@@ -387,7 +397,9 @@ def report():
         "\n\n"
         + table(["run", "97 %", "98 %", "99 %", "all epochs"], reach)
         + diagnostics_table(
-            runs, ["method", "labels"], lambda r: [r["config"], r["n_labeled"]]
+            runs,
+            ["method", "labels"],
+            lambda r: [_config(r) + _device_tag(r), r["n_labeled"]],
         )
         + "\n\nAll 60,000 training images are used, `n` of them labeled "
         "(`hide_labels(y, n, random_state=seed)`, balanced), the others -1; "
@@ -401,7 +413,10 @@ def report():
         "'45 + 20 epochs'). Before the student round the defaults ran 60 "
         "Pseudo-Label epochs and no student (row 'defaults without the student "
         "round'; 30 epochs in the runs made before that, each run's count is "
-        "in the log); they still do with 500 labels or more. See "
+        "in the log); they still do with 500 labels or more. Rows marked "
+        "`[bfloat16]` ran their forward passes in bfloat16: what "
+        "`precision='auto'`, the default since those runs, does on this CPU "
+        "(Intel AMX); the defaults' earlier runs were float32. See "
         "the script's docstring for each configuration. Lee's rows are his "
         "published MLP results and the `published` rows the field's best, "
         "not rerun here.\n\n"

@@ -52,7 +52,7 @@ from ._augment import _BaseAugmenter
 from ._batches import TensorDataset, steps_per_epoch
 from ._cnn import DropoutCNN
 from ._distort import WEAK_DISTORTION, RandomDistortion
-from ._net import PseudoLabelNet
+from ._net import PseudoLabelNet, resolve_precision
 from ._validation import (
     IMAGE_DTYPES,
     as_image_tensor,
@@ -432,15 +432,19 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     device : str, default="cpu"
         Torch device for training and prediction, e.g. ``"cuda"``.
 
-    precision : {"float32", "bfloat16"}, default="float32"
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
         Precision of the network's forward passes in training and
         prediction. ``"bfloat16"`` runs them under ``torch.autocast`` (mixed
         precision: weights, gradients, the optimizer and the losses stay
-        float32). Faster where the hardware has bfloat16 matrix units
-        (GPUs; CPUs with Intel AMX: an epoch of the defaults took 1.4x less
-        time on this project's), often slower on CPUs without them. The
-        pseudo-label probabilities are computed in float32 from the logits
-        either way.
+        float32). Faster where the hardware has bfloat16 matrix units, often
+        slower on CPUs without them. ``"auto"``: ``"bfloat16"`` on a CPU with
+        Intel AMX, ``"float32"`` elsewhere (GPUs included: not measured there
+        yet). On this project's CPU (AMX) a default fit on MNIST with 100
+        labels took 11.2 instead of 15.7 minutes, at the same test error
+        over five label draws (1.29 ± 0.12 against 1.27 ± 0.11 %). The
+        precision used is ``net_.precision``; ``"float32"`` makes it
+        independent of the CPU. The pseudo-label probabilities are
+        computed in float32 from the logits either way.
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, batch order and augmentation.
@@ -594,7 +598,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [list, None],
         "device": [str, torch.device],
-        "precision": [StrOptions({"float32", "bfloat16"})],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -638,7 +642,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         n_iter_no_change=10,
         callbacks=None,
         device="cpu",
-        precision="float32",
+        precision="auto",
         random_state=None,
         verbose=0,
         **module_params,
@@ -1147,7 +1151,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             refresh=self.refresh,
             batch_size_unlabeled=self.batch_size_unlabeled,
             seed=seed,
-            precision=self.precision,
+            precision=resolve_precision(self.precision, self.device),
             **self._build_parts(augmenters),
         )
         return net.initialize()

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback, EarlyStopping
 
 from sklearn_pseudolabel import PseudoLabelCNNClassifier, alpha_schedule
+from sklearn_pseudolabel._net import resolve_precision
 from sklearn_pseudolabel.callbacks import HeldOutAccuracy
 from sklearn_pseudolabel.parts import KeepAll
 
@@ -880,6 +881,38 @@ def test_precision(digits, digits_partial, precision):
     np.testing.assert_array_equal(again.predict_proba(X), proba)
     y_true = digits[1]
     assert clf.score(X[y == -1], y_true[y == -1]) > 0.7
+
+
+@pytest.mark.parametrize("amx, expected", [(True, "bfloat16"), (False, "float32")])
+def test_precision_auto(monkeypatch, digits_partial, amx, expected):
+    # "auto" is bfloat16 on a CPU with AMX units, float32 on one without;
+    # the student runs in the teacher's precision; the parameter is unchanged.
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    X, y = digits_partial
+    clf = make_clf(
+        precision="auto",
+        max_epochs=2,
+        student_epochs=1,
+        callbacks=[RecordOutputDtypes()],
+    ).fit(X, y)
+    assert clf.precision == "auto"
+    assert clf.net_.precision == clf.student_net_.precision == expected
+    dtype = torch.bfloat16 if amx else torch.float32
+    for net in (clf.net_, clf.student_net_):
+        (record,) = [c for _, c in net.callbacks_ if isinstance(c, RecordOutputDtypes)]
+        assert record.dtypes == {dtype}
+
+
+def test_precision_auto_is_float32_off_the_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    assert resolve_precision("auto", "cpu") == "bfloat16"
+    assert resolve_precision("auto", "cuda") == "float32"
+    assert resolve_precision("auto", torch.device("cuda", 1)) == "float32"
+    assert resolve_precision("float32", "cpu") == "float32"
+    assert resolve_precision("bfloat16", "cuda") == "bfloat16"
+    # A torch without the probe: float32.
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported")
+    assert resolve_precision("auto", "cpu") == "float32"
 
 
 def test_precision_is_validated(digits_partial):
