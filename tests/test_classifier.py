@@ -887,7 +887,7 @@ def test_precision(digits, digits_partial, precision):
 def test_precision_auto(monkeypatch, digits_partial, amx, expected):
     # "auto" is bfloat16 on a CPU with AMX units, float32 on one without;
     # the student runs in the teacher's precision; the parameter is unchanged.
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
     X, y = digits_partial
     clf = make_clf(
         precision="auto",
@@ -904,7 +904,9 @@ def test_precision_auto(monkeypatch, digits_partial, amx, expected):
 
 
 def test_precision_auto_is_float32_off_the_cpu(monkeypatch):
-    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    monkeypatch.setattr(
+        torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False
+    )
     assert resolve_precision("auto", "cpu") == "bfloat16"
     assert resolve_precision("auto", "cuda") == "float32"
     assert resolve_precision("auto", torch.device("cuda", 1)) == "float32"
