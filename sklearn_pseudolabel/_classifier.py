@@ -53,6 +53,7 @@ from ._batches import TensorDataset, steps_per_epoch
 from ._cnn import DropoutCNN
 from ._distort import WEAK_DISTORTION, RandomDistortion
 from ._net import PseudoLabelNet, resolve_precision
+from ._test_time import AffineViews
 from ._validation import (
     IMAGE_DTYPES,
     as_image_tensor,
@@ -76,6 +77,30 @@ def _forked_rng(device):
 
 def _is_module_param(name):
     return name.startswith("module__")
+
+
+def _warpable_range(X, image_shape):
+    """Pixel range ``(low, high)`` of images ``X`` (uint8 scaled), or None.
+
+    None for rows of features (images one pixel high or wide) and blank
+    images: nothing to warp.
+    """
+    low, high = (float(X.min()), float(X.max())) if X.size else (0.0, 0.0)
+    if X.dtype == np.uint8:
+        low, high = low / 255, high / 255
+    if min(image_shape[1:]) < 2 or not low < high:
+        return None
+    return low, high
+
+
+def _predict_proba(net, views, X, rows=None):
+    """Probabilities of ``net`` for tensor ``X`` (or its ``rows``), on its device.
+
+    Averaged over ``views`` (:class:`AffineViews`) unless it is None.
+    """
+    if views is None:
+        return torch.softmax(net.predict_logits(X, rows), dim=1)
+    return views.predict_proba(net, X, rows)
 
 
 #: max_epochs="auto": at least this many epochs (with a student, fewer) ...
@@ -397,6 +422,22 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         :class:`RandomDistortion` as ``augmenter="auto"``, without strokes.
         None: the student sees the clean images.
 
+    test_time_augmentation : bool or "auto", default="auto"
+        Predict with the mean of the network's probabilities for the image and
+        8 fixed warps of it: rotations by ±8°, zooms by ±8 % and shifts by
+        ±5 % of the side along each axis, one at a time (9 forward passes
+        instead of one). It applies to ``predict_proba``, ``predict``,
+        ``score`` and ``transduction_``. The warps are the same for every
+        image, so a row's prediction depends on that row alone. ``"auto"``:
+        on when a student predicts (``student_epochs``) and
+        ``augmenter="auto"``: the student learned the weak view on every
+        training image. On MNIST with 100 labels this lowered the test error
+        from 1.29 to TTA_MEAN % on average over five label draws. Off
+        otherwise: the Pseudo-Label network sees its unlabeled images
+        clean, and the warps raised its test error (from TEACHER_CLEAN to
+        TEACHER_TTA % on the same draws). True needs images at least
+        2 pixels high and wide.
+
     ema_decay : float in [0, 1) or None, default=0.99
         Keep an exponential moving average of the weights, updated after every
         optimizer step, with a warm-up that shortens it in short runs (see
@@ -502,6 +543,10 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         The trained torch module that predicts: the student's if there is one,
         else ``net_.module_``.
 
+    test_time_augmentation_ : bool
+        Whether ``predict_proba`` averages the warps of
+        ``test_time_augmentation`` (``"auto"`` resolved).
+
     See Also
     --------
     sklearn.semi_supervised.SelfTrainingClassifier : Pseudo-labels a base
@@ -593,6 +638,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             StrOptions({"auto"}),
             None,
         ],
+        "test_time_augmentation": ["boolean", StrOptions({"auto"})],
         "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -637,6 +683,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         image_shape=None,
         augmenter="auto",
         augmenter_unlabeled=None,
+        test_time_augmentation="auto",
         ema_decay=0.99,
         early_stopping=False,
         validation_fraction=0.1,
@@ -678,6 +725,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         self.image_shape = image_shape
         self.augmenter = augmenter
         self.augmenter_unlabeled = augmenter_unlabeled
+        self.test_time_augmentation = test_time_augmentation
         self.ema_decay = ema_decay
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
@@ -774,6 +822,11 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=IMAGE_DTYPES)
         image_shape = resolve_image_shape(X.shape[1], self.image_shape, array_shape)
         self._check_pixel_scale(X)
+        if self.test_time_augmentation is True and min(image_shape[1:]) < 2:
+            raise ValueError(
+                "test_time_augmentation=True warps images, but X holds rows of "
+                f"features (image_shape={image_shape}): set it to 'auto' or False."
+            )
         unlabeled = unlabeled_mask(y)
         if unlabeled.all():
             raise ValueError("y has no labeled samples: every value is -1.")
@@ -846,13 +899,15 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
                     student_epochs,
                 )
                 ctrl_c.check()
+            views = self._test_time_views(X, image_shape, student is not None)
             transduction = y.copy()
             if unlabeled.any():
                 rows = torch.as_tensor(np.flatnonzero(unlabeled), device=net.device)
-                predicting = net if student is None else student
-                logits = predicting.predict_logits(X_tensor, rows)
+                proba = _predict_proba(
+                    net if student is None else student, views, X_tensor, rows
+                )
                 transduction[unlabeled] = encoder.classes_[
-                    logits.argmax(dim=1).cpu().numpy()
+                    proba.argmax(dim=1).cpu().numpy()
                 ]
 
         self.classes_ = encoder.classes_
@@ -860,6 +915,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         self.transduction_ = transduction
         self.net_ = net
         self.student_net_ = student
+        self._test_time_views = views
         self.n_iter_ = len(net.history)
         return self
 
@@ -932,16 +988,24 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         """
         if not isinstance(augmenter, str):
             return augmenter
-        low, high = (float(X.min()), float(X.max())) if X.size else (0.0, 0.0)
-        if X.dtype == np.uint8:
-            low, high = low / 255, high / 255
-        if min(image_shape[1:]) < 2 or not low < high:
-            return None  # rows of features, or blank images: nothing to warp
+        value_range = _warpable_range(X, image_shape)
+        if value_range is None:
+            return None
         return RandomDistortion(
             **WEAK_DISTORTION,
             stroke_probability=stroke_probability,
-            value_range=(low, high),
+            value_range=value_range,
         )
+
+    def _test_time_views(self, X, image_shape, with_student):
+        """Return the :class:`AffineViews` that predict, or None."""
+        on = self.test_time_augmentation
+        if on == "auto":
+            on = with_student and self.augmenter == "auto"
+        value_range = _warpable_range(X, image_shape)
+        if not on or value_range is None:
+            return None
+        return AffineViews(value_range=value_range)
 
     def _validation_split(self, y_encoded, seed):
         """Training and validation row indices (None, None without a split)."""
@@ -1176,6 +1240,12 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         """The trained :class:`DropoutCNN` that predicts."""
         return self._predicting_net.module_
 
+    @property
+    def test_time_augmentation_(self):
+        """Whether predictions average the warps (``test_time_augmentation``)."""
+        check_is_fitted(self, "net_")
+        return getattr(self, "_test_time_views", None) is not None
+
     def _image_tensor(self, X):
         check_is_fitted(self)
         X, array_shape = flatten_images(X)
@@ -1203,9 +1273,10 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         """
         X = self._image_tensor(X)
         # On the device, then one copy to the host (skorch's predict_proba
-        # copies every batch, a device sync each).
-        logits = self._predicting_net.predict_logits(X)
-        return torch.softmax(logits, dim=1).cpu().numpy()
+        # copies every batch, a device sync each). getattr: models pickled
+        # before test_time_augmentation have no views.
+        views = getattr(self, "_test_time_views", None)
+        return _predict_proba(self._predicting_net, views, X).cpu().numpy()
 
     def predict(self, X):
         """Most probable class of each image.

@@ -36,6 +36,43 @@ def _uniform(n, low, high, generator, like):
     return low + (high - low) * u
 
 
+def affine_theta(angle, shear, scale, shift, height, width):
+    """Matrices ``(N, 2, 3)`` of :func:`affine_grid` for ``(N,)`` parameters.
+
+    ``angle`` (radians) rotates, ``shear`` (its tangent) shears along x and
+    ``scale`` zooms (above 1 the content grows) about the centre;
+    ``shift`` ``(N, 2)`` then moves the content by (x, y) in ``[-1, 1]``
+    coordinates (2 is the image side).
+    """
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    # Input position of each output pixel, in pixel units: rotate, then
+    # shear along x, then shrink by the scale (content grows).
+    m00, m01 = cos / scale, (cos * shear - sin) / scale
+    m10, m11 = sin / scale, (sin * shear + cos) / scale
+    # To affine_grid's [-1, 1] coordinates: rescale the off-diagonal terms
+    # by the aspect ratio so that the map stays rigid on non-square images.
+    return torch.stack(
+        [
+            torch.stack([m00, m01 * height / width, shift[:, 0]], dim=1),
+            torch.stack([m10 * width / height, m11, shift[:, 1]], dim=1),
+        ],
+        dim=1,
+    )
+
+
+def warp(X, grid, low, high):
+    """Sample ``X`` at ``grid`` (bilinear); outside is ``low``; clamp to the range."""
+    # grid_sample pads with zeros: shift the background to 0 first.
+    X = F.grid_sample(
+        X - low if low else X,
+        grid,
+        mode="bilinear",
+        padding_mode="zeros",
+        align_corners=False,
+    )
+    return (X.add_(low) if low else X).clamp_(low, high)
+
+
 def _rectangles(X, centre, size):
     """Masks ``(N, H, W)`` of one axis-aligned rectangle per image of ``X``.
 
@@ -236,15 +273,7 @@ class RandomDistortion(_BaseAugmenter):
                 grid = self._affine_grid(X, generator, identity=True)
             grid = grid + self._elastic_field(X, generator)
         if grid is not None:
-            # grid_sample pads with zeros: shift the background to 0 first.
-            X = F.grid_sample(
-                X - low if low else X,
-                grid,
-                mode="bilinear",
-                padding_mode="zeros",
-                align_corners=False,
-            )
-            X = (X.add_(low) if low else X).clamp_(low, high)
+            X = warp(X, grid, low, high)
         if self.stroke_probability > 0:
             X = self._stroke(X, generator, high)
         if self.erase_size > 0:
@@ -267,20 +296,7 @@ class RandomDistortion(_BaseAugmenter):
         shift = _uniform(
             2 * n, -2 * self.max_translation, 2 * self.max_translation, generator, X
         ).reshape(n, 2)
-        cos, sin = torch.cos(angle), torch.sin(angle)
-        # Input position of each output pixel, in pixel units: rotate, then
-        # shear along x, then shrink by the scale (content grows).
-        m00, m01 = cos / scale, (cos * shear - sin) / scale
-        m10, m11 = sin / scale, (sin * shear + cos) / scale
-        # To affine_grid's [-1, 1] coordinates: rescale the off-diagonal terms
-        # by the aspect ratio so that the map stays rigid on non-square images.
-        theta = torch.stack(
-            [
-                torch.stack([m00, m01 * height / width, shift[:, 0]], dim=1),
-                torch.stack([m10 * width / height, m11, shift[:, 1]], dim=1),
-            ],
-            dim=1,
-        )
+        theta = affine_theta(angle, shear, scale, shift, height, width)
         return affine_grid(theta, X.shape)
 
     def _elastic_field(self, X, generator):

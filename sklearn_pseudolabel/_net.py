@@ -266,26 +266,31 @@ class PseudoLabelNet(NeuralNetClassifier):
         module = average.module_ if average is not None else None
         return module if module is not None else self.module_
 
-    def predict_logits(self, X, rows=None):
+    def predict_logits(self, X, rows=None, view=None):
         """Logits of device tensor ``X`` (or of its ``rows``), eval mode.
 
         Uses :attr:`predicting_module_`. Runs under ``torch.inference_mode`` in
         batches of ``INFERENCE_BATCH_SIZE``, gathering ``rows`` batch by batch
-        so that no copy of the selected images is made.
+        so that no copy of the selected images is made. ``view``, a function
+        of a batch, transforms each batch (in float32) before the network
+        sees it: test-time augmentation.
         """
         n = len(X) if rows is None else len(rows)
         module = self.predicting_module_
         was_training = module.training
         module.eval()
-        with torch.inference_mode(), self.autocast():
-            logits = [
-                module(
+        logits = []
+        with torch.inference_mode():
+            for i in range(0, n, INFERENCE_BATCH_SIZE):
+                batch = (
                     X[i : i + INFERENCE_BATCH_SIZE]
                     if rows is None
                     else X[rows[i : i + INFERENCE_BATCH_SIZE]]
                 )
-                for i in range(0, n, INFERENCE_BATCH_SIZE)
-            ]
+                if view is not None:
+                    batch = view(batch)
+                with self.autocast():
+                    logits.append(module(batch))
         module.train(was_training)
         return torch.cat(logits).float()
 
