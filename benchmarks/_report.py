@@ -158,7 +158,9 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
     test error (``pseudo_label_test_error``); then the test confusion matrix (rows:
     true digit, columns: predicted) and, given the hidden labels
     ``y_true``, the error (%) of ``transduction_`` on the unlabeled rows;
-    the precision of the forward passes (``precision="auto"`` resolved).
+    the precision of the forward passes (``precision="auto"`` resolved);
+    with ``test_time_augmentation``, the test error of the clean images alone
+    (``test_error_without_views``).
     ``save_to``: a file to pickle the fitted classifier into (for analyses
     after the run), or None.
     """
@@ -190,6 +192,12 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
     def per_epoch(key):
         return [value for history in histories for value in history[:, key]]
 
+    if getattr(clf, "test_time_augmentation_", False):
+        # The predicting network on the clean test images alone.
+        clean = clf._predicting_net.predict_logits(clf._image_tensor(X_test))
+        extra["test_error_without_views"] = round(
+            100 * float(np.mean(clf.classes_[clean.argmax(1).cpu()] != y_test)), 3
+        )
     predicted = clf.predict(X_test)
     confusion = confusion_matrix(y_test, predicted, labels=clf.classes_)
     unlabeled = np.asarray(y) == -1

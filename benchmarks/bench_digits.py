@@ -42,6 +42,8 @@ CONFIGS = {
     "student_epochs=0 (no student round)": dict(student_epochs=0),
     # The defaults before precision="auto" (bfloat16 on CPUs with AMX units).
     "precision='float32'": dict(precision="float32"),
+    # Test-time augmentation without a student (not what "auto" does here).
+    "test_time_augmentation=True": dict(test_time_augmentation=True),
     "supervised (alpha_f=0)": dict(alpha_f=0.0),
     "LabelSpreading (knn, k=7)": None,
 }

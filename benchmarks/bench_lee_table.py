@@ -15,15 +15,16 @@ library, beside Lee's published rows (his network is an MLP 784-5000-10):
   exponential moving average of the weights (``ema_decay=0.99``) and kept only
   when at least 95 % confident (``threshold``), ``alpha_f=1`` reached early;
 - ``PseudoLabelCNNClassifier()`` with its defaults (nothing set but the seed):
-  the measured recipe, run length ``max_epochs="auto"`` and a student round
-  (``student_epochs="auto"``: 20 epochs on MNIST);
+  the measured recipe, run length ``max_epochs="auto"``, a student round
+  (``student_epochs="auto"``: 20 epochs on MNIST) and the student's
+  predictions averaged over 8 fixed warps (``test_time_augmentation="auto"``);
 - the defaults as they were before the student round (60 Pseudo-Label
   epochs, no student), and changes of those that were measured:
   FlexMatch's class-adaptive threshold with the weak view of the unlabeled
   images for the student (the teacher labels them clean); the student's weak
   view alone; no random horizontal strokes in the labeled view (what
   ``augmenter="auto"`` draws on half of the labeled images; the defaults
-  before they joined).
+  before they joined); the defaults without test-time augmentation.
 
 CPU budget of the first three (2 cores): the reference network and step of
 ``REFERENCE`` (``_report.py``) scaled down: the CNN has 16/32/64 filters, each
@@ -174,6 +175,13 @@ def configurations(epochs, lr_decay):
     # made before the switch carry ``run_as`` "defaults + student" (config 7
     # at commit f14dad5, ``max_epochs=45, student_epochs=20``).
     configs["defaults without the student round"] = before
+    # The defaults before test_time_augmentation="auto" averaged the student's
+    # probabilities over 8 fixed warps: the same training, predicted from the
+    # clean images alone. The runs of the defaults made before the change
+    # carry this name and ``run_as`` "PseudoLabelCNNClassifier() defaults".
+    configs["defaults without test-time augmentation"] = dict(
+        test_time_augmentation=False
+    )
     return configs
 
 
@@ -416,7 +424,11 @@ def report():
         "in the log); they still do with 500 labels or more. Rows marked "
         "`[bfloat16]` ran their forward passes in bfloat16: what "
         "`precision='auto'`, the default since those runs, does on this CPU "
-        "(Intel AMX); the defaults' earlier runs were float32. See "
+        "(Intel AMX); the defaults' earlier runs were float32. Since "
+        "`test_time_augmentation='auto'` the defaults predict with the mean of "
+        "the student's probabilities for the image and 8 fixed warps of it "
+        "(their error without the warps is in the log, "
+        "`test_error_without_views`). See "
         "the script's docstring for each configuration. Lee's rows are his "
         "published MLP results and the `published` rows the field's best, "
         "not rerun here.\n\n"
@@ -427,8 +439,10 @@ def report():
         "one-run-per-section form of this table (their command, commit and "
         "section are in the line; no per-epoch curve was kept then). Lines "
         "with `run_as` were run under that configuration name and renamed "
-        "when the defaults changed: the runs of 'defaults + student' (45 + 20 "
-        "epochs) are today's defaults' rows; the defaults' runs before the "
+        "when the defaults changed: the defaults' runs before test-time "
+        "augmentation (run as 'PseudoLabelCNNClassifier() defaults' or, before "
+        "that, 'defaults + student', 45 + 20 epochs) are 'defaults without "
+        "test-time augmentation'; the defaults' runs before the "
         "student round (run as 'PseudoLabelCNNClassifier() defaults' or, "
         "before that, 'defaults + strokes in the labeled view (p=0.5)') are "
         "'defaults without the student round'; the defaults' runs before the "

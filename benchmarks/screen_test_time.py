@@ -108,14 +108,26 @@ def report():
     ]
     summary = []
     for n in sorted({r["n_labeled"] for r in runs}):
-        some = [r for r in runs if r["n_labeled"] == n and "student_clean_test_error" in r]
-        if some:
-            clean = [r["student_clean_test_error"] for r in some]
-            views = [r["student_views_test_error"] for r in some]
-            summary.append(
-                f"- {n} labels, the students of {len(some)} fits: "
-                f"{mean_std(clean)} % clean, {mean_std(views)} % with the warps."
-            )
+        parts = []
+        for name, network in (
+            ("student", "students"),
+            ("pseudo_label", "Pseudo-Label networks"),
+        ):
+            some = [
+                r
+                for r in runs
+                if r["n_labeled"] == n and f"{name}_clean_test_error" in r
+            ]
+            if some:
+                clean, views = (
+                    mean_std([r[f"{name}_{way}_test_error"] for r in some])
+                    for way in ("clean", "views")
+                )
+                parts.append(
+                    f"the {network} of {len(some)} fits: {clean} % clean, "
+                    f"{views} % with the warps"
+                )
+        summary.append(f"- {n} labels, " + "; ".join(parts) + ".")
     commands = sorted({r["command"] for r in runs})
     body = (
         "MNIST test error (%) on the official 10,000 test images, by the "

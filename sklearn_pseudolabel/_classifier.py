@@ -822,7 +822,8 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=IMAGE_DTYPES)
         image_shape = resolve_image_shape(X.shape[1], self.image_shape, array_shape)
         self._check_pixel_scale(X)
-        if self.test_time_augmentation is True and min(image_shape[1:]) < 2:
+        tta = self.test_time_augmentation
+        if not isinstance(tta, str) and tta and min(image_shape[1:]) < 2:
             raise ValueError(
                 "test_time_augmentation=True warps images, but X holds rows of "
                 f"features (image_shape={image_shape}): set it to 'auto' or False."
@@ -899,7 +900,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
                     student_epochs,
                 )
                 ctrl_c.check()
-            views = self._test_time_views(X, image_shape, student is not None)
+            views = self._resolve_test_time_views(X, image_shape, student is not None)
             transduction = y.copy()
             if unlabeled.any():
                 rows = torch.as_tensor(np.flatnonzero(unlabeled), device=net.device)
@@ -997,7 +998,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             value_range=value_range,
         )
 
-    def _test_time_views(self, X, image_shape, with_student):
+    def _resolve_test_time_views(self, X, image_shape, with_student):
         """Return the :class:`AffineViews` that predict, or None."""
         on = self.test_time_augmentation
         if on == "auto":

@@ -264,10 +264,10 @@ class RandomDistortion(_BaseAugmenter):
         self.random_state = random_state
 
     def _augment(self, X, generator, low, high):
-        warp = any(
+        affine = any(
             (self.max_rotation, self.max_shear, self.max_scale, self.max_translation)
         )
-        grid = self._affine_grid(X, generator) if warp else None
+        grid = self._affine_grid(X, generator) if affine else None
         if self.elastic_alpha > 0:
             if grid is None:
                 grid = self._affine_grid(X, generator, identity=True)

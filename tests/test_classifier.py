@@ -19,6 +19,7 @@ from skorch.callbacks import Callback, EarlyStopping
 
 from sklearn_pseudolabel import PseudoLabelCNNClassifier, alpha_schedule
 from sklearn_pseudolabel._net import resolve_precision
+from sklearn_pseudolabel._test_time import AffineViews
 from sklearn_pseudolabel.callbacks import HeldOutAccuracy
 from sklearn_pseudolabel.parts import KeepAll
 
@@ -923,6 +924,78 @@ def test_precision_is_validated(digits_partial):
     with pytest.raises(ValueError, match="'precision' parameter"):
         clf.fit(X, y)
     assert not hasattr(clf, "net_")
+
+
+# --------------------------------------------------- test-time augmentation
+def _softmax(clf, X):
+    module = clf.module_.eval()
+    with torch.no_grad():
+        return torch.softmax(module(X), dim=1).numpy()
+
+
+def test_test_time_augmentation_averages_the_fixed_warps(digits_partial):
+    X, y = digits_partial
+    clf = make_clf(max_epochs=2, test_time_augmentation=True).fit(X, y)
+    assert clf.test_time_augmentation_
+    images = torch.as_tensor(X.reshape(-1, 1, 8, 8))
+    views = AffineViews(value_range=(float(X.min()), float(X.max())))
+    expected = np.mean(
+        [_softmax(clf, images)]
+        + [_softmax(clf, views.view(images, k)) for k in range(8)],
+        axis=0,
+    )
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    # A row's prediction depends on that row alone.
+    np.testing.assert_array_equal(clf.predict_proba(X[5:12]), proba[5:12])
+    unlabeled = y == -1
+    np.testing.assert_array_equal(
+        clf.transduction_[unlabeled], clf.classes_[proba[unlabeled].argmax(1)]
+    )
+    # Off, the same training predicts from the clean images alone.
+    off = clone(clf).set_params(test_time_augmentation=False).fit(X, y)
+    assert not off.test_time_augmentation_
+    np.testing.assert_allclose(
+        off.predict_proba(X), _softmax(off, images), rtol=1e-5, atol=1e-6
+    )
+    for a, b in zip(off.module_.parameters(), clf.module_.parameters()):
+        torch.testing.assert_close(a, b)
+    # A model pickled before the option has no views: it predicts clean.
+    del clf._test_time_views
+    np.testing.assert_allclose(
+        clf.predict_proba(X), _softmax(clf, images), rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        (dict(student_epochs=1, augmenter="auto"), True),
+        (dict(student_epochs=0, augmenter="auto"), False),
+        (dict(student_epochs=1, augmenter=None), False),
+        (dict(student_epochs=0, augmenter=None, test_time_augmentation=True), True),
+        (dict(student_epochs=1, augmenter="auto", test_time_augmentation=False), False),
+    ],
+)
+def test_test_time_augmentation_auto(digits_partial, params, expected):
+    # "auto": on when a student trained under the weak view predicts.
+    X, y = digits_partial
+    clf = make_clf(max_epochs=2, T1=0, T2=1, **params).fit(X, y)
+    assert clf.test_time_augmentation == params.get("test_time_augmentation", "auto")
+    assert clf.test_time_augmentation_ is expected
+    assert (clf.student_net_ is not None) == (params["student_epochs"] > 0)
+
+
+def test_test_time_augmentation_needs_images(digits_partial):
+    X, y = digits_partial
+    clf = make_clf(image_shape=(1, 64), test_time_augmentation=True)
+    with pytest.raises(ValueError, match="rows of features"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "net_")
+    # "auto" leaves rows of features alone.
+    clf.set_params(test_time_augmentation="auto", student_epochs=1, augmenter="auto")
+    assert not clf.fit(X, y).test_time_augmentation_
 
 
 # ------------------------------------------------------------ student round
