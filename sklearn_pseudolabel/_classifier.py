@@ -900,7 +900,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
                     student_epochs,
                 )
                 ctrl_c.check()
-            views = self._resolve_test_time_views(X, image_shape, student is not None)
+            views = self._resolve_test_time_views(X, image_shape)
             transduction = y.copy()
             if unlabeled.any():
                 rows = torch.as_tensor(np.flatnonzero(unlabeled), device=net.device)
@@ -998,11 +998,11 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             value_range=value_range,
         )
 
-    def _resolve_test_time_views(self, X, image_shape, with_student):
+    def _resolve_test_time_views(self, X, image_shape):
         """Return the :class:`AffineViews` that predict, or None."""
         on = self.test_time_augmentation
         if on == "auto":
-            on = with_student and self.augmenter == "auto"
+            on = self.augmenter == "auto"
         value_range = _warpable_range(X, image_shape)
         if not on or value_range is None:
             return None

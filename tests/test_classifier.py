@@ -17,7 +17,11 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback, EarlyStopping
 
-from sklearn_pseudolabel import PseudoLabelCNNClassifier, alpha_schedule
+from sklearn_pseudolabel import (
+    PseudoLabelCNNClassifier,
+    RandomDistortion,
+    alpha_schedule,
+)
 from sklearn_pseudolabel._net import resolve_precision
 from sklearn_pseudolabel._test_time import AffineViews
 from sklearn_pseudolabel.callbacks import HeldOutAccuracy
@@ -972,14 +976,15 @@ def test_test_time_augmentation_averages_the_fixed_warps(digits_partial):
     "params, expected",
     [
         (dict(student_epochs=1, augmenter="auto"), True),
-        (dict(student_epochs=0, augmenter="auto"), False),
+        (dict(student_epochs=0, augmenter="auto"), True),
         (dict(student_epochs=1, augmenter=None), False),
+        (dict(student_epochs=0, augmenter=RandomDistortion()), False),
         (dict(student_epochs=0, augmenter=None, test_time_augmentation=True), True),
         (dict(student_epochs=1, augmenter="auto", test_time_augmentation=False), False),
     ],
 )
 def test_test_time_augmentation_auto(digits_partial, params, expected):
-    # "auto": on when a student trained under the weak view predicts.
+    # "auto": on when the network trained under the weak view of "auto".
     X, y = digits_partial
     clf = make_clf(max_epochs=2, T1=0, T2=1, **params).fit(X, y)
     assert clf.test_time_augmentation == params.get("test_time_augmentation", "auto")
