@@ -111,7 +111,12 @@ def oracle(X, y, group, n_images, epochs, augmenter, seed=0):
     if n_images is not None:
         rows = rng.choice(rows, n_images, replace=False)
     clf = PseudoLabelCNNClassifier(
-        alpha_f=0.0, max_epochs=epochs, augmenter=augmenter, random_state=seed
+        alpha_f=0.0,
+        max_epochs=epochs,
+        augmenter=augmenter,
+        # Asked about the clean images, as the oracles before the option were.
+        test_time_augmentation=False,
+        random_state=seed,
     )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "y contains no unlabeled samples")

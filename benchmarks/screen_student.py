@@ -79,6 +79,9 @@ def main():
             augmenter=AUGMENTERS[args.augmenter],
             batch_size=args.batch_size,
             lr=args.lr,
+            # Scored on the clean test images, as the screens before the
+            # option were.
+            test_time_augmentation=False,
             random_state=seed + 1000,
         )
         start = time.perf_counter()

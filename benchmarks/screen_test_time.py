@@ -87,6 +87,7 @@ def report():
             r["model"],
             r["n_labeled"],
             r["seed"],
+            r.get("source", "–"),
             cell(r, "student_clean_test_error"),
             cell(r, "student_views_test_error"),
             cell(r, "pseudo_label_clean_test_error"),
@@ -100,6 +101,7 @@ def report():
         "model file",
         "labels",
         "draw",
+        "the fit (Lee table row)",
         "student: clean",
         "student: + 8 warps",
         "Pseudo-Label network: clean",
@@ -137,8 +139,9 @@ def report():
         "shifts by ±5 % of the side). Training does not depend on the option: "
         "each row is one fit, predicted both ways. The model files come from "
         "`--save` of the accuracy benchmarks (their runs are in those "
-        "sections). Every run, with its command and commit, is a line of "
-        "`benchmarks/results/test_time_screen.jsonl`.\n\n"
+        "sections; the column 'the fit' names the Lee table row of each, "
+        "added to the log by hand). Every run, with its command and commit, "
+        "is a line of `benchmarks/results/test_time_screen.jsonl`.\n\n"
         + table(header, rows)
         + ("\n\n" + "\n".join(summary) if summary else "")
         + "\n\nCommands:\n\n"

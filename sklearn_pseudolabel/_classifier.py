@@ -425,18 +425,23 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     test_time_augmentation : bool or "auto", default="auto"
         Predict with the mean of the network's probabilities for the image and
         8 fixed warps of it: rotations by ±8°, zooms by ±8 % and shifts by
-        ±5 % of the side along each axis, one at a time (9 forward passes
-        instead of one). It applies to ``predict_proba``, ``predict``,
-        ``score`` and ``transduction_``. The warps are the same for every
-        image, so a row's prediction depends on that row alone. ``"auto"``:
-        on when a student predicts (``student_epochs``) and
-        ``augmenter="auto"``: the student learned the weak view on every
-        training image. On MNIST with 100 labels this lowered the test error
-        from 1.29 to TTA_MEAN % on average over five label draws. Off
-        otherwise: the Pseudo-Label network sees its unlabeled images
-        clean, and the warps raised its test error (from TEACHER_CLEAN to
-        TEACHER_TTA % on the same draws). True needs images at least
-        2 pixels high and wide.
+        ±5 % of the side along each axis, one at a time. It applies to
+        ``predict_proba``, ``predict``, ``score`` and ``transduction_``, and
+        costs 9 forward passes instead of one (on 2 CPU cores in bfloat16,
+        10,000 MNIST images took 2 to 4 s instead of 0.2 to 0.5 s). The
+        warps are the same for every image, so a row's prediction depends on
+        that row alone.
+        ``"auto"``: on with ``augmenter="auto"``, whose weak view the network
+        learned (the student on every training row; the Pseudo-Label network
+        on the labeled ones), off with any other augmenter. On MNIST with 100
+        labels the students of five default fits went from 1.29 to 1.03 %
+        test error on average (lower on every draw), while their
+        Pseudo-Label networks were not helped (1.53 against 1.55 %); without
+        a student, 60 Pseudo-Label epochs with 250 to 3,000 labels went from
+        1.05 to 0.97 % (eight fits: five better, one level, two worse); on
+        the demo's digits, accuracy went from 0.9654 to 0.9679 (user guide,
+        "Test-time augmentation"). True needs images at least 2 pixels high
+        and wide.
 
     ema_decay : float in [0, 1) or None, default=0.99
         Keep an exponential moving average of the weights, updated after every
