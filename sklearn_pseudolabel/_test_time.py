@@ -75,7 +75,9 @@ class AffineViews:
 
     def view(self, X, k):
         """Warp ``k`` of the images ``X`` of shape ``(N, C, H, W)`` (float)."""
-        theta = self._theta(k, X.shape[2], X.shape[3], X)
+        return self._warp(X, self._theta(k, X.shape[2], X.shape[3], X))
+
+    def _warp(self, X, theta):
         grid = affine_grid(theta.expand(len(X), 2, 3), X.shape)
         low, high = self.value_range
         return warp(X, grid, low, high)
@@ -84,11 +86,15 @@ class AffineViews:
         """Mean softmax of ``net`` over ``X`` (or its ``rows``) and the warps.
 
         ``net`` is a :class:`~sklearn_pseudolabel._net.PseudoLabelNet`;
-        ``X`` a float tensor on its device. Returns a ``(n, n_classes)``
-        float32 tensor on that device.
+        ``X`` a float tensor ``(N, C, H, W)`` on its device. Returns a
+        ``(n, n_classes)`` float32 tensor on that device. Each warp's matrix
+        is made once per call, not once per batch.
         """
         proba = torch.softmax(net.predict_logits(X, rows), dim=1)
         for k in range(len(self)):
-            logits = net.predict_logits(X, rows, view=lambda B, k=k: self.view(B, k))
+            theta = self._theta(k, X.shape[2], X.shape[3], X)
+            logits = net.predict_logits(
+                X, rows, view=lambda B, theta=theta: self._warp(B, theta)
+            )
             proba += torch.softmax(logits, dim=1)
         return proba.div_(1 + len(self))
