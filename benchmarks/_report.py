@@ -180,24 +180,25 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
     if save_to is not None:
         joblib.dump(clf, save_to)
     histories = [clf.history_]
+
+    def clean_test_error(net):
+        """Test error (%) of ``net`` on the clean test images alone."""
+        logits = net.predict_logits(clf._image_tensor(X_test))
+        return round(
+            100 * float(np.mean(clf.classes_[logits.argmax(1).cpu()] != y_test)), 3
+        )
+
     student = getattr(clf, "student_net_", None)
     if student is not None:
         histories.append(student.history)
         extra["student_epochs"] = len(student.history)
-        teacher = clf.net_.predict_logits(clf._image_tensor(X_test))
-        extra["pseudo_label_test_error"] = round(
-            100 * float(np.mean(clf.classes_[teacher.argmax(1).cpu()] != y_test)), 3
-        )
+        extra["pseudo_label_test_error"] = clean_test_error(clf.net_)
 
     def per_epoch(key):
         return [value for history in histories for value in history[:, key]]
 
     if getattr(clf, "test_time_augmentation_", False):
-        # The predicting network on the clean test images alone.
-        clean = clf._predicting_net.predict_logits(clf._image_tensor(X_test))
-        extra["test_error_without_views"] = round(
-            100 * float(np.mean(clf.classes_[clean.argmax(1).cpu()] != y_test)), 3
-        )
+        extra["test_error_without_views"] = clean_test_error(clf._predicting_net)
     predicted = clf.predict(X_test)
     confusion = confusion_matrix(y_test, predicted, labels=clf.classes_)
     unlabeled = np.asarray(y) == -1

@@ -1,7 +1,5 @@
 """Test-time augmentation: predictions averaged over fixed warps of each image."""
 
-import math
-
 import torch
 
 from ._augment import affine_grid
@@ -9,14 +7,20 @@ from ._distort import affine_theta, warp
 
 __all__ = ["AffineViews"]
 
-#: The warps, one at a time: rotations by this many degrees either way ...
-_ROTATION = 8.0
-#: ... zooms in and out by this fraction ...
-_ZOOM = 0.08
-#: ... and shifts by this fraction of the side along each axis (1.4 pixels on
-#: MNIST). Within the weak view's ranges (``WEAK_DISTORTION``), which the
-#: student learns to be invariant to.
-_SHIFT = 0.05
+#: The warps, one at a time, as (rotation in degrees, zoom, shift (x, y) as a
+#: fraction of the side): rotations by ±8°, zooms by ±8 % and shifts by ±5 %
+#: (1.4 pixels on MNIST) along each axis. Within the weak view's ranges
+#: (``WEAK_DISTORTION``), which the network learned to be invariant to.
+_WARPS = (
+    (-8.0, 1.0, (0.0, 0.0)),
+    (8.0, 1.0, (0.0, 0.0)),
+    (0.0, 0.92, (0.0, 0.0)),
+    (0.0, 1.08, (0.0, 0.0)),
+    (0.0, 1.0, (-0.05, 0.0)),
+    (0.0, 1.0, (0.05, 0.0)),
+    (0.0, 1.0, (0.0, -0.05)),
+    (0.0, 1.0, (0.0, 0.05)),
+)
 
 
 class AffineViews:
@@ -50,32 +54,26 @@ class AffineViews:
         self.value_range = value_range
 
     def __len__(self):
-        return 8
+        return len(_WARPS)
 
-    def _theta(self, k, height, width, like):
-        """Return the ``(1, 2, 3)`` matrix of warp ``k`` for these image sides."""
-        angle, scale, shift = 0.0, 1.0, [0.0, 0.0]
-        sign = -1.0 if k % 2 == 0 else 1.0
-        if k < 2:
-            angle = math.radians(sign * _ROTATION)
-        elif k < 4:
-            scale = 1 + sign * _ZOOM
-        else:
-            # affine_grid's coordinates span 2 per side.
-            shift[k // 6] = 2 * sign * _SHIFT
-        options = dict(device=like.device, dtype=like.dtype)
+    @staticmethod
+    def _thetas(X):
+        """Return the ``(len(_WARPS), 2, 3)`` matrices of the warps for ``X``."""
+        degrees, zoom, shift = zip(*_WARPS)
+        options = dict(device=X.device, dtype=X.dtype)
         return affine_theta(
-            torch.tensor([angle], **options),
-            torch.zeros(1, **options),
-            torch.tensor([scale], **options),
-            torch.tensor([shift], **options),
-            height,
-            width,
+            torch.deg2rad(torch.tensor(degrees, **options)),
+            torch.zeros(len(_WARPS), **options),
+            torch.tensor(zoom, **options),
+            # affine_grid's coordinates span 2 per side.
+            2 * torch.tensor(shift, **options),
+            X.shape[2],
+            X.shape[3],
         )
 
     def view(self, X, k):
         """Warp ``k`` of the images ``X`` of shape ``(N, C, H, W)`` (float)."""
-        return self._warp(X, self._theta(k, X.shape[2], X.shape[3], X))
+        return self._warp(X, self._thetas(X)[k])
 
     def _warp(self, X, theta):
         grid = affine_grid(theta.expand(len(X), 2, 3), X.shape)
@@ -87,12 +85,11 @@ class AffineViews:
 
         ``net`` is a :class:`~sklearn_pseudolabel._net.PseudoLabelNet`;
         ``X`` a float tensor ``(N, C, H, W)`` on its device. Returns a
-        ``(n, n_classes)`` float32 tensor on that device. Each warp's matrix
-        is made once per call, not once per batch.
+        ``(n, n_classes)`` float32 tensor on that device. The warps'
+        matrices are made once per call, not once per batch.
         """
         proba = torch.softmax(net.predict_logits(X, rows), dim=1)
-        for k in range(len(self)):
-            theta = self._theta(k, X.shape[2], X.shape[3], X)
+        for theta in self._thetas(X):
             logits = net.predict_logits(
                 X, rows, view=lambda B, theta=theta: self._warp(B, theta)
             )
