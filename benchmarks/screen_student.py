@@ -11,7 +11,10 @@ with the model's. ``--min-confidence p`` keeps only the unlabeled images that
 the model gives a probability of at least ``p``; ``--augmenter strong`` gives
 the student the strong ``RandomDistortion()`` instead of the default labeled
 view (``"auto"``); ``--batch-size`` and ``--lr`` set the student's (64 and
-0.05 by default, the classifier's). This is what
+0.05 by default, the classifier's); ``--test-time-augmentation`` scores the
+student with the mean over the image and its 8 fixed warps (its error on the
+clean images is recorded beside). The model's labels are its
+``transduction_``: with the warps when the model was fitted with them. This is what
 ``student_epochs`` does inside ``fit`` (one round of Noisy Student), run on a
 saved model so that the teacher need not be trained again. Every run is a
 line of ``benchmarks/results/student_screen.jsonl``; the section of
@@ -62,6 +65,7 @@ def main():
     parser.add_argument("--augmenter", choices=AUGMENTERS, default="auto")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--test-time-augmentation", action="store_true")
     args = parse_saved_models(parser)
     X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
     X_test, y_test = fetch_mnist(subset="test", data_home=mnist_home(), return_X_y=True)
@@ -70,18 +74,20 @@ def main():
         y_partial = hide_labels(y, args.n_labeled, random_state=seed)
         unlabeled = y_partial == -1
         labels = np.where(unlabeled, teacher.transduction_, y_partial)
-        keep = ~unlabeled | (
-            teacher.predict_proba(X).max(axis=1) >= args.min_confidence
-        )
+        keep = ~unlabeled
+        if args.min_confidence:
+            keep |= teacher.predict_proba(X).max(axis=1) >= args.min_confidence
+        else:
+            keep |= unlabeled
         student = PseudoLabelCNNClassifier(
             alpha_f=0.0,
             max_epochs=args.epochs,
             augmenter=AUGMENTERS[args.augmenter],
             batch_size=args.batch_size,
             lr=args.lr,
-            # Scored on the clean test images, as the screens before the
-            # option were.
-            test_time_augmentation=False,
+            # Without the flag: scored on the clean test images, as the
+            # screens before the option were.
+            test_time_augmentation=args.test_time_augmentation,
             random_state=seed + 1000,
         )
         start = time.perf_counter()
@@ -94,6 +100,14 @@ def main():
         def error(predicted, truth):
             return round(100 * float(np.mean(predicted != truth)), 3)
 
+        extra = {}
+        if args.test_time_augmentation:
+            logits = student._predicting_net.predict_logits(
+                student._image_tensor(X_test)
+            )
+            extra["student_test_error_without_views"] = error(
+                student.classes_[logits.argmax(1).cpu()], y_test
+            )
         run = log_run(
             LOG,
             dict(
@@ -111,6 +125,12 @@ def main():
                 teacher_unlabeled_error=error(labels[unlabeled], y[unlabeled]),
                 student_test_error=error(student.predict(X_test), y_test),
                 fit_minutes=round(minutes, 2),
+                precision=student.net_.precision,
+                teacher_test_time_augmentation=bool(
+                    getattr(teacher, "test_time_augmentation_", False)
+                ),
+                test_time_augmentation=args.test_time_augmentation,
+                **extra,
             ),
         )
         print(run, flush=True)
@@ -124,14 +144,20 @@ def report():
             r["model"],
             r["n_labeled"],
             r["seed"],
-            f"{r['teacher_test_error']:.2f}",
+            f"{r['teacher_test_error']:.2f}"
+            + (" (warps)" if r.get("teacher_test_time_augmentation") else ""),
             f"{r['teacher_unlabeled_error']:.2f}",
             r["min_confidence"] or "–",
             r.get("augmenter", "auto"),
             f"{r.get('batch_size', 64)}, {r.get('lr', 0.05)}",
             f"{r['kept_unlabeled']:,} ({r['kept_label_error']:.2f} %)",
             r["epochs"],
-            f"**{r['student_test_error']:.2f}**",
+            f"**{r['student_test_error']:.2f}**"
+            + (
+                f" ({r['student_test_error_without_views']:.2f} without)"
+                if "student_test_error_without_views" in r
+                else ""
+            ),
             f"{r['student_test_error'] - r['teacher_test_error']:+.2f}",
             f"{r['fit_minutes']:.1f}" + ("*" if r.get("fit_minutes_note") else ""),
         ]
@@ -168,7 +194,10 @@ def report():
         "labeled augmentation, and no pseudo-labels (`alpha_f=0`), trained on "
         "the 60,000 training images under the model's labels (the labeled rows "
         "keep theirs), or on the unlabeled rows the model gives at least the "
-        "minimum confidence. What `student_epochs` does inside `fit`, screened "
+        "minimum confidence. Rows marked `(warps)` score the model, and take its "
+        "labels, with test-time augmentation (the mean over the image and 8 fixed "
+        "warps); a student's error then reads `with (without) the warps`. "
+        "What `student_epochs` does inside `fit`, screened "
         "on saved models. Every run, with its command and commit, is a line of "
         "`benchmarks/results/student_screen.jsonl`.\n\n"
         + table(header, rows)
