@@ -16,7 +16,8 @@ student with the mean over the image and its 8 fixed warps (its error on the
 clean images is recorded beside). The model's labels are its
 ``transduction_``: with the warps when the model was fitted with them. This is what
 ``student_epochs`` does inside ``fit`` (one round of Noisy Student), run on a
-saved model so that the teacher need not be trained again. Every run is a
+saved model so that the teacher need not be trained again; ``--save DIR``
+keeps each student, to screen it as the teacher of a next round. Every run is a
 line of ``benchmarks/results/student_screen.jsonl``; the section of
 docs/benchmarks.md is rebuilt from that file.
 
@@ -66,6 +67,9 @@ def main():
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--test-time-augmentation", action="store_true")
+    parser.add_argument(
+        "--save", metavar="DIR", help="save each student (a teacher for the next round)"
+    )
     args = parse_saved_models(parser)
     X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
     X_test, y_test = fetch_mnist(subset="test", data_home=mnist_home(), return_X_y=True)
@@ -96,6 +100,9 @@ def main():
             warnings.simplefilter("ignore", UserWarning)
             student.fit(X[keep], labels[keep])
         minutes = (time.perf_counter() - start) / 60
+        if args.save:
+            Path(args.save).mkdir(parents=True, exist_ok=True)
+            joblib.dump(student, Path(args.save) / f"student-of-{Path(path).name}")
 
         def error(predicted, truth):
             return round(100 * float(np.mean(predicted != truth)), 3)
