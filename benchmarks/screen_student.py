@@ -5,20 +5,20 @@ with few labels (``--save DIR`` of ``bench_lee_table.py`` or
 ``bench_ablation.py``). For each model file: train a fresh
 ``PseudoLabelCNNClassifier(alpha_f=0, max_epochs=--epochs)`` (the default
 network, step and labeled augmentation, no pseudo-labels) on all 60,000
-training images, the unlabeled ones under the model's labels
-(``transduction_``; the labeled ones keep theirs), and compare its test error
+training images, the unlabeled ones under the model's labels (its
+predictions, as in ``transduction_``: with the warps when the model was
+fitted with them; the labeled ones keep theirs), and compare its test error
 with the model's. ``--min-confidence p`` keeps only the unlabeled images that
 the model gives a probability of at least ``p``; ``--augmenter strong`` gives
 the student the strong ``RandomDistortion()`` instead of the default labeled
 view (``"auto"``); ``--batch-size`` and ``--lr`` set the student's (64 and
 0.05 by default, the classifier's); ``--test-time-augmentation`` scores the
 student with the mean over the image and its 8 fixed warps (its error on the
-clean images is recorded beside). The model's labels are its
-``transduction_``: with the warps when the model was fitted with them. This is what
-``student_epochs`` does inside ``fit`` (one round of Noisy Student), run on a
-saved model so that the teacher need not be trained again; ``--save DIR``
-keeps each student, to screen it as the teacher of a next round. Every run is a
-line of ``benchmarks/results/student_screen.jsonl``; the section of
+clean images is recorded beside). This is what ``student_epochs`` does
+inside ``fit`` (a round of Noisy Student), run on a saved model so that the
+teacher need not be trained again; ``--save DIR`` keeps each student, to
+screen it as the teacher of a next round. Every run is a line of
+``benchmarks/results/student_screen.jsonl``; the section of
 docs/benchmarks.md is rebuilt from that file.
 
     .venv/bin/python benchmarks/screen_student.py --models M --seeds 0
@@ -77,7 +77,11 @@ def main():
         teacher = joblib.load(path)
         y_partial = hide_labels(y, args.n_labeled, random_state=seed)
         unlabeled = y_partial == -1
-        labels = np.where(unlabeled, teacher.transduction_, y_partial)
+        # The model's predictions, not its transduction_: a student saved
+        # with --save had no unlabeled rows (its transduction_ is the labels
+        # it was given). For a model fitted with -1 rows they are the same.
+        labels = y_partial.copy()
+        labels[unlabeled] = teacher.predict(X[unlabeled])
         keep = ~unlabeled
         if args.min_confidence:
             keep |= teacher.predict_proba(X).max(axis=1) >= args.min_confidence
