@@ -149,18 +149,18 @@ def read_log(path):
 def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
     """Fit ``PseudoLabelCNNClassifier(**params)``; return the run's record.
 
-    The record: test error (%), fit minutes, epochs (the student's included,
-    also given alone as ``student_epochs`` when there is one), and per epoch
-    the accuracy on the first 2,000 test images (``HeldOutAccuracy``, which
-    follows training and chooses nothing: with a student, the Pseudo-Label
-    network's epochs then the student's), the fraction of pseudo-labels kept
-    and the epoch's seconds; with a student, the Pseudo-Label network's own
-    test error (``pseudo_label_test_error``); then the test confusion matrix (rows:
-    true digit, columns: predicted) and, given the hidden labels
-    ``y_true``, the error (%) of ``transduction_`` on the unlabeled rows;
-    the precision of the forward passes (``precision="auto"`` resolved);
-    with ``test_time_augmentation``, the test error of the clean images alone
-    (``test_error_without_views``).
+    The record: test error (%), fit minutes, epochs (the students' included;
+    with students, ``student_rounds`` of ``student_epochs`` each), and per
+    epoch the accuracy on the first 2,000 test images (``HeldOutAccuracy``,
+    which follows training and chooses nothing: with students, the
+    Pseudo-Label network's epochs then each student's), the fraction of
+    pseudo-labels kept and the epoch's seconds; with a student, the
+    Pseudo-Label network's own test error (``pseudo_label_test_error``); then
+    the test confusion matrix (rows: true digit, columns: predicted) and,
+    given the hidden labels ``y_true``, the error (%) of ``transduction_`` on
+    the unlabeled rows; the precision of the forward passes
+    (``precision="auto"`` resolved); with ``test_time_augmentation``, the test
+    error of the clean images alone (``test_error_without_views``).
     ``save_to``: a file to pickle the fitted classifier into (for analyses
     after the run), or None.
     """
@@ -190,8 +190,11 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
 
     student = getattr(clf, "student_net_", None)
     if student is not None:
-        histories.append(student.history)
+        # getattr: one student, before student_rounds.
+        students = getattr(clf, "student_histories_", [student.history])
+        histories += students
         extra["student_epochs"] = len(student.history)
+        extra["student_rounds"] = len(students)
         extra["pseudo_label_test_error"] = clean_test_error(clf.net_)
 
     def per_epoch(key):
@@ -209,7 +212,7 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
     return dict(
         test_error=round(100 * float(np.mean(predicted != y_test)), 3),
         fit_minutes=round(minutes, 2),
-        epochs=clf.n_iter_ + extra.get("student_epochs", 0),
+        epochs=sum(len(history) for history in histories),
         held_out_acc=[round(a, 4) for a in per_epoch("valid_acc")],
         kept=[
             round(k, 4) if k == k else None for k in per_epoch("pseudo_label_confident")

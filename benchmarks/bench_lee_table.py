@@ -15,16 +15,20 @@ library, beside Lee's published rows (his network is an MLP 784-5000-10):
   exponential moving average of the weights (``ema_decay=0.99``) and kept only
   when at least 95 % confident (``threshold``), ``alpha_f=1`` reached early;
 - ``PseudoLabelCNNClassifier()`` with its defaults (nothing set but the seed):
-  the measured recipe, run length ``max_epochs="auto"``, a student round
-  (``student_epochs="auto"``: 20 epochs on MNIST) and the student's
-  predictions averaged over 8 fixed warps (``test_time_augmentation="auto"``);
+  the measured recipe, run length ``max_epochs="auto"``, two student rounds
+  (``student_epochs="auto"``: 20 epochs each on MNIST, ``student_rounds=2``)
+  and the last student's predictions averaged over 8 fixed warps
+  (``test_time_augmentation="auto"``);
 - the defaults as they were before the student round (60 Pseudo-Label
   epochs, no student), and changes of those that were measured:
   FlexMatch's class-adaptive threshold with the weak view of the unlabeled
   images for the student (the teacher labels them clean); the student's weak
   view alone; no random horizontal strokes in the labeled view (what
   ``augmenter="auto"`` draws on half of the labeled images; the defaults
-  before they joined); the defaults without test-time augmentation.
+  before they joined); the defaults without test-time augmentation; the
+  defaults with one student round; 60 Pseudo-Label epochs, no student, and
+  test-time augmentation (the defaults from 500 labels on, before students
+  joined them there).
 
 CPU budget of the first three (2 cores): the reference network and step of
 ``REFERENCE`` (``_report.py``) scaled down: the CNN has 16/32/64 filters, each
@@ -183,6 +187,20 @@ def configurations(epochs, lr_decay):
     configs["defaults without test-time augmentation"] = dict(
         test_time_augmentation=False
     )
+    # The defaults before student_rounds="auto" trained two students below
+    # 500 labels: one student. The runs of the defaults made before the
+    # change (at fewer than 500 labels, the only ones that had a student
+    # then) carry this name and ``run_as`` "PseudoLabelCNNClassifier()
+    # defaults"; their student learned the Pseudo-Label network's labels of
+    # the clean images, not with the warps (which no parameter restores).
+    configs["defaults with one student round"] = dict(student_rounds=1)
+    # The defaults with 500 labels or more before a student joined them
+    # there: 60 Pseudo-Label epochs, no student, predictions with the warps.
+    # Their runs carry this name and ``run_as``
+    # "PseudoLabelCNNClassifier() defaults".
+    configs["defaults without a student, with test-time augmentation"] = dict(
+        max_epochs=60, student_epochs=0
+    )
     return configs
 
 
@@ -320,7 +338,10 @@ def _label(row):
     # automatic length changed from 30 to 60 epochs).
     student = row.get("student_epochs")
     if student:
-        return f"{config} ({row['epochs'] - student} + {student} epochs)"
+        rounds = row.get("student_rounds", 1)
+        teacher = row["epochs"] - rounds * student
+        students = f"{rounds} × {student}" if rounds > 1 else student
+        return f"{config} ({teacher} + {students} epochs)"
     return f"{config} ({row['epochs']} epochs)"
 
 
@@ -416,13 +437,17 @@ def report():
         "the reference network and step at a CPU scale (16/32/64 filters, 256 "
         "unlabeled + 128 labeled images per step, SGD lr 0.05 with Nesterov "
         "momentum, the epochs and decay named in the row); the defaults row "
-        "sets nothing but the seed (`max_epochs='auto'`: on MNIST with fewer "
-        "than 500 labels, 45 Pseudo-Label epochs of 448 unlabeled + 64 labeled images "
-        "per step, then a 20-epoch student (`student_epochs`), written "
+        "sets nothing but the seed (`max_epochs='auto'`: on MNIST, 45 "
+        "Pseudo-Label epochs of 448 unlabeled + 64 labeled images per step, "
+        "then 20-epoch students (`student_epochs`): two with fewer than 500 "
+        "labels (`student_rounds`), each on the labels of the network before "
+        "it, written '45 + 2 × 20 epochs', one from 500 labels on, "
         "'45 + 20 epochs'). Before the student round the defaults ran 60 "
         "Pseudo-Label epochs and no student (row 'defaults without the student "
         "round'; 30 epochs in the runs made before that, each run's count is "
-        "in the log); they still do with 500 labels or more. Rows marked "
+        "in the log); from 500 labels on they did until students learned the "
+        "labels with the warps (row 'defaults without a student, with "
+        "test-time augmentation'). Rows marked "
         "`[bfloat16]` ran their forward passes in bfloat16: what "
         "`precision='auto'`, the default since those runs, does on this CPU "
         "(Intel AMX); the defaults' earlier runs were float32. Since "
@@ -447,7 +472,13 @@ def report():
         "student round (run as 'PseudoLabelCNNClassifier() defaults' or, "
         "before that, 'defaults + strokes in the labeled view (p=0.5)') are "
         "'defaults without the student round'; the defaults' runs before the "
-        "strokes are 'defaults without strokes'.\n\n"
+        "strokes are 'defaults without strokes'; the defaults' runs before "
+        "`student_rounds` (at commits 7572cb1 and cfe424c, run as "
+        "'PseudoLabelCNNClassifier() defaults') are 'defaults with one student "
+        "round' below 500 labels, where their one student learned the "
+        "Pseudo-Label network's labels of the clean images (since then, with "
+        "the warps), and 'defaults without a student, with test-time "
+        "augmentation' from 500 labels on.\n\n"
         "![Test error against the number of labels](_static/lee_table_error.png)"
         "\n\n"
         "![Accuracy on 2,000 test images per epoch, 100 labels]"

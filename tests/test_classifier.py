@@ -22,6 +22,7 @@ from sklearn_pseudolabel import (
     RandomDistortion,
     alpha_schedule,
 )
+from sklearn_pseudolabel._classifier import _predict_proba
 from sklearn_pseudolabel._net import resolve_precision
 from sklearn_pseudolabel._test_time import AffineViews
 from sklearn_pseudolabel.callbacks import HeldOutAccuracy
@@ -804,6 +805,7 @@ def test_sigint_handler_is_restored(digits_partial):
 class _TrainingRows(Callback):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.n_rows, self.n_labeled = len(X), int((y >= 0).sum())
+        self.labels = y.cpu().numpy().copy()
 
 
 def test_early_stopping_holds_out_labeled_rows(digits_partial, tmp_path):
@@ -1015,12 +1017,13 @@ def fitted_student(digits_partial):
         batch_norm=True,
         hidden_units=32,
         student_epochs=12,
+        student_rounds=1,
         callbacks=[_TrainingRows()],
     ).fit(X, y)
 
 
 def test_no_student_by_default(fitted):
-    assert fitted.student_net_ is None
+    assert fitted.student_net_ is None and fitted.student_histories_ == []
     assert fitted.n_iter_ == len(fitted.history_) == 4
 
 
@@ -1056,6 +1059,53 @@ def test_student_is_a_fresh_network_on_the_teacher_labels(
     agreement = np.mean(student_labels == teacher_labels.numpy())
     assert agreement > 0.8
     assert agreement > np.mean(student_labels == digits[1][~labeled]) + 0.1
+
+
+def test_students_learn_the_labels_of_the_network_before(digits_partial, monkeypatch):
+    X, y = digits_partial
+    calls = []
+    build = PseudoLabelCNNClassifier._build_student
+
+    def spy(self, net, views, *args):
+        student = build(self, net, views, *args)
+        calls.append((net, student, args[-3]))
+        return student
+
+    monkeypatch.setattr(PseudoLabelCNNClassifier, "_build_student", spy)
+    clf = make_clf(student_epochs=2, student_rounds=3).fit(X, y)
+    teachers, students, seeds = zip(*calls)
+    # The Pseudo-Label network teaches the first student, each student the
+    # next; the last one predicts, with its own seed and its own 2 epochs.
+    assert teachers == (clf.net_, *students[:2])
+    assert clf.student_net_ is students[-1] and len(set(seeds)) == 3
+    assert [len(student.history) for student in students] == [2, 2, 2]
+    assert [h is s.history for h, s in zip(clf.student_histories_, students)] == [
+        True
+    ] * 3
+    # One round fits the same first student (its seed does not depend on
+    # the number of rounds).
+    monkeypatch.undo()
+    one = make_clf(student_epochs=2, student_rounds=1).fit(X, y)
+    for a, b in zip(one.module_.parameters(), students[0].module_.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_student_learns_the_labels_predicted_with_the_views(digits_partial):
+    X, y = digits_partial
+    clf = make_clf(
+        student_epochs=2,
+        student_rounds=1,
+        augmenter="auto",
+        test_time_augmentation=True,
+        callbacks=[_TrainingRows()],
+    ).fit(X, y)
+    labels = dict(clf.student_net_.callbacks_)["_TrainingRows"].labels
+    unlabeled = y == -1
+    proba = _predict_proba(
+        clf.net_, clf._test_time_views, clf._image_tensor(X[unlabeled])
+    )
+    np.testing.assert_array_equal(labels[unlabeled], proba.argmax(1).numpy())
+    np.testing.assert_array_equal(labels[~unlabeled], y[~unlabeled])
 
 
 def test_student_reproducible_and_pickles(fitted_student, digits_partial):

@@ -413,8 +413,8 @@ def test_host_reads_are_detected(digits_partial, host_reads):
         # MNIST, 100 labels: 134 steps per epoch -> 45 epochs before the
         # student, ramp of round(4.5) = 4 (Python rounds halves to even).
         (dict(), (100, 59_900), (45, 0, 4)),
-        # No student (3,000 labels, or alpha_f=0): 60 epochs, ramp of 6.
-        (dict(), (3_000, 57_000), (60, 0, 6)),
+        (dict(), (3_000, 57_000), (45, 0, 4)),
+        # No student (alpha_f=0, student_epochs=0): 60 epochs, ramp of 6.
         (dict(alpha_f=0.0), (100, 59_900), (60, 0, 6)),
         (dict(student_epochs=0), (100, 59_900), (60, 0, 6)),
         # sklearn digits: 3 steps per epoch -> 500 epochs for 1,500 steps.
@@ -438,9 +438,9 @@ def test_automatic_schedule(params, sizes, expected):
         # Fewer than 10,000 unlabeled rows (the demo's digits): no student.
         (dict(), (1_257, 1_157), 0),
         (dict(), (10_100, 9_999), 0),
-        # 500 labeled rows or more: no student.
-        (dict(), (60_000, 59_500), 0),
-        (dict(), (60_000, 59_501), 20),
+        # However many labeled rows.
+        (dict(), (60_000, 57_000), 20),
+        (dict(), (60_000, 10_000), 20),
         # Batches of 4,096: 3 steps per epoch -> 500 epochs for 1,500 steps.
         (dict(batch_size=4096), (10_100, 10_000), 500),
         (dict(student_epochs=3), (400, 300), 3),
@@ -449,6 +449,22 @@ def test_automatic_schedule(params, sizes, expected):
 )
 def test_automatic_student_epochs(params, sizes, expected):
     assert PseudoLabelCNNClassifier(**params)._student_epochs(*sizes) == expected
+
+
+@pytest.mark.parametrize(
+    "params, n_labeled, expected",
+    [
+        (dict(), 100, 2),
+        (dict(), 499, 2),
+        # 500 labeled rows or more: one student.
+        (dict(), 500, 1),
+        (dict(), 3_000, 1),
+        (dict(student_rounds=3), 3_000, 3),
+        (dict(student_rounds=1), 100, 1),
+    ],
+)
+def test_automatic_student_rounds(params, n_labeled, expected):
+    assert PseudoLabelCNNClassifier(**params)._student_rounds(n_labeled) == expected
 
 
 def test_automatic_augmenter_follows_the_images():
