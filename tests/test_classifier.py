@@ -1079,9 +1079,8 @@ def test_students_learn_the_labels_of_the_network_before(digits_partial, monkeyp
     assert teachers == (clf.net_, *students[:2])
     assert clf.student_net_ is students[-1] and len(set(seeds)) == 3
     assert [len(student.history) for student in students] == [2, 2, 2]
-    assert [h is s.history for h, s in zip(clf.student_histories_, students)] == [
-        True
-    ] * 3
+    assert len(clf.student_histories_) == 3
+    assert all(h is s.history for h, s in zip(clf.student_histories_, students))
     # One round fits the same first student (its seed does not depend on
     # the number of rounds).
     monkeypatch.undo()

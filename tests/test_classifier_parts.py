@@ -413,6 +413,7 @@ def test_host_reads_are_detected(digits_partial, host_reads):
         # MNIST, 100 labels: 134 steps per epoch -> 45 epochs before the
         # student, ramp of round(4.5) = 4 (Python rounds halves to even).
         (dict(), (100, 59_900), (45, 0, 4)),
+        # 3,000 labels: a student too.
         (dict(), (3_000, 57_000), (45, 0, 4)),
         # No student (alpha_f=0, student_epochs=0): 60 epochs, ramp of 6.
         (dict(alpha_f=0.0), (100, 59_900), (60, 0, 6)),
