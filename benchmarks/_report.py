@@ -146,6 +146,20 @@ def read_log(path):
     return [json.loads(line) for line in path.read_text().splitlines() if line]
 
 
+def error_percent(predicted, truth):
+    """Percentage of ``predicted`` labels unlike ``truth``, to 3 decimals."""
+    return round(100 * float(np.mean(predicted != truth)), 3)
+
+
+def clean_test_error(clf, net, X_test, y_test):
+    """Test error (%) of ``net``, one of ``clf``'s, on the clean images alone.
+
+    No test-time augmentation: the network's own forward pass.
+    """
+    logits = net.predict_logits(clf._image_tensor(X_test))
+    return error_percent(clf.classes_[logits.argmax(1).cpu()], y_test)
+
+
 def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
     """Fit ``PseudoLabelCNNClassifier(**params)``; return the run's record.
 
@@ -181,13 +195,6 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
         joblib.dump(clf, save_to)
     histories = [clf.history_]
 
-    def clean_test_error(net):
-        """Test error (%) of ``net`` on the clean test images alone."""
-        logits = net.predict_logits(clf._image_tensor(X_test))
-        return round(
-            100 * float(np.mean(clf.classes_[logits.argmax(1).cpu()] != y_test)), 3
-        )
-
     student = getattr(clf, "student_net_", None)
     if student is not None:
         # getattr: one student, before student_rounds.
@@ -195,22 +202,26 @@ def fit_and_score(X, y, X_test, y_test, *, y_true=None, save_to=None, **params):
         histories += students
         extra["student_epochs"] = len(student.history)
         extra["student_rounds"] = len(students)
-        extra["pseudo_label_test_error"] = clean_test_error(clf.net_)
+        extra["pseudo_label_test_error"] = clean_test_error(
+            clf, clf.net_, X_test, y_test
+        )
 
     def per_epoch(key):
         return [value for history in histories for value in history[:, key]]
 
     if getattr(clf, "test_time_augmentation_", False):
-        extra["test_error_without_views"] = clean_test_error(clf._predicting_net)
+        extra["test_error_without_views"] = clean_test_error(
+            clf, clf._predicting_net, X_test, y_test
+        )
     predicted = clf.predict(X_test)
     confusion = confusion_matrix(y_test, predicted, labels=clf.classes_)
     unlabeled = np.asarray(y) == -1
     if y_true is not None and unlabeled.any():
-        extra["transduction_error"] = round(
-            100 * float(np.mean(clf.transduction_[unlabeled] != y_true[unlabeled])), 3
+        extra["transduction_error"] = error_percent(
+            clf.transduction_[unlabeled], y_true[unlabeled]
         )
     return dict(
-        test_error=round(100 * float(np.mean(predicted != y_test)), 3),
+        test_error=error_percent(predicted, y_test),
         fit_minutes=round(minutes, 2),
         epochs=sum(len(history) for history in histories),
         held_out_acc=[round(a, 4) for a in per_epoch("valid_acc")],

@@ -15,9 +15,10 @@ library, beside Lee's published rows (his network is an MLP 784-5000-10):
   exponential moving average of the weights (``ema_decay=0.99``) and kept only
   when at least 95 % confident (``threshold``), ``alpha_f=1`` reached early;
 - ``PseudoLabelCNNClassifier()`` with its defaults (nothing set but the seed):
-  the measured recipe, run length ``max_epochs="auto"``, two student rounds
-  (``student_epochs="auto"``: 20 epochs each on MNIST, ``student_rounds=2``)
-  and the last student's predictions averaged over 8 fixed warps
+  the measured recipe, run length ``max_epochs="auto"``, students
+  (``student_epochs="auto"``: 20 epochs each on MNIST;
+  ``student_rounds="auto"``: two below 500 labels, else one) and the last
+  student's predictions averaged over 8 fixed warps
   (``test_time_augmentation="auto"``);
 - the defaults as they were before the student round (60 Pseudo-Label
   epochs, no student), and changes of those that were measured:

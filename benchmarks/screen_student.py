@@ -34,6 +34,8 @@ import joblib
 import numpy as np
 from _report import (
     ROOT,
+    clean_test_error,
+    error_percent,
     log_run,
     mnist_home,
     parse_saved_models,
@@ -82,11 +84,11 @@ def main():
         # it was given). For a model fitted with -1 rows they are the same.
         labels = y_partial.copy()
         labels[unlabeled] = teacher.predict(X[unlabeled])
-        keep = ~unlabeled
+        keep = np.ones(len(y), dtype=bool)
         if args.min_confidence:
-            keep |= teacher.predict_proba(X).max(axis=1) >= args.min_confidence
-        else:
-            keep |= unlabeled
+            keep = ~unlabeled | (
+                teacher.predict_proba(X).max(axis=1) >= args.min_confidence
+            )
         student = PseudoLabelCNNClassifier(
             alpha_f=0.0,
             max_epochs=args.epochs,
@@ -107,17 +109,10 @@ def main():
         if args.save:
             Path(args.save).mkdir(parents=True, exist_ok=True)
             joblib.dump(student, Path(args.save) / f"student-of-{Path(path).name}")
-
-        def error(predicted, truth):
-            return round(100 * float(np.mean(predicted != truth)), 3)
-
         extra = {}
         if args.test_time_augmentation:
-            logits = student._predicting_net.predict_logits(
-                student._image_tensor(X_test)
-            )
-            extra["student_test_error_without_views"] = error(
-                student.classes_[logits.argmax(1).cpu()], y_test
+            extra["student_test_error_without_views"] = clean_test_error(
+                student, student._predicting_net, X_test, y_test
             )
         run = log_run(
             LOG,
@@ -131,10 +126,12 @@ def main():
                 batch_size=args.batch_size,
                 lr=args.lr,
                 kept_unlabeled=int((keep & unlabeled).sum()),
-                kept_label_error=error(labels[keep & unlabeled], y[keep & unlabeled]),
-                teacher_test_error=error(teacher.predict(X_test), y_test),
-                teacher_unlabeled_error=error(labels[unlabeled], y[unlabeled]),
-                student_test_error=error(student.predict(X_test), y_test),
+                kept_label_error=error_percent(
+                    labels[keep & unlabeled], y[keep & unlabeled]
+                ),
+                teacher_test_error=error_percent(teacher.predict(X_test), y_test),
+                teacher_unlabeled_error=error_percent(labels[unlabeled], y[unlabeled]),
+                student_test_error=error_percent(student.predict(X_test), y_test),
                 fit_minutes=round(minutes, 2),
                 precision=student.net_.precision,
                 teacher_test_time_augmentation=bool(

@@ -23,9 +23,9 @@ from pathlib import Path
 from statistics import median
 
 import joblib
-import numpy as np
 from _report import (
     ROOT,
+    error_percent,
     log_run,
     mean_std,
     mnist_home,
@@ -67,9 +67,7 @@ def main():
                     predicted = model.predict(X_test)
                     seconds.append(time.perf_counter() - start)
                 key = f"{name}_{'views' if on else 'clean'}"
-                row[f"{key}_test_error"] = round(
-                    100 * float(np.mean(predicted != y_test)), 3
-                )
+                row[f"{key}_test_error"] = error_percent(predicted, y_test)
                 row[f"{key}_predict_seconds"] = round(median(seconds), 3)
         row["precision"] = model.net_.precision
         print(log_run(LOG, row), flush=True)

@@ -923,10 +923,11 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             student, student_histories = None, []
             # Decided on all the rows, as _schedule chose max_epochs; none if
             # the pseudo-labels never started.
-            student_epochs = self._student_epochs(len(y), int(unlabeled.sum()))
+            n_unlabeled = int(unlabeled.sum())
+            student_epochs = self._student_epochs(len(y), n_unlabeled)
             if student_epochs and T1 < max_epochs:
                 # Each student learns the labels of the network before it.
-                for round_ in range(self._student_rounds(int((~unlabeled).sum()))):
+                for round_ in range(self._student_rounds(len(y) - n_unlabeled)):
                     student = self._build_student(
                         net if student is None else student,
                         views,
