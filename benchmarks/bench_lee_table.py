@@ -110,6 +110,8 @@ ALL = 60_000
 #: The first configurations run the reference network and step at a CPU scale
 #: (``--epochs``, ``--lr-decay``); the others set their own run length.
 N_SCALED = 3
+#: The configuration that sets nothing: the library's defaults.
+DEFAULTS = "PseudoLabelCNNClassifier() defaults"
 
 
 def configurations(epochs, lr_decay):
@@ -146,7 +148,7 @@ def configurations(epochs, lr_decay):
     }
     configs = {name: {**scale, **params} for name, params in configs.items()}
     # The library's defaults, with nothing set (--epochs does not apply).
-    configs["PseudoLabelCNNClassifier() defaults"] = {}
+    configs[DEFAULTS] = {}
     # The defaults before the student round: 60 Pseudo-Label epochs, no
     # student. The configurations below change them, as they were measured.
     # Without test-time augmentation, which came later.
@@ -346,6 +348,13 @@ def _label(row):
     return f"{config} ({row['epochs']} epochs)"
 
 
+def _is_default_run(row):
+    """Whether ``row`` ran the defaults: nothing set but, perhaps, the precision."""
+    overrides = dict(row.get("overrides") or {})
+    overrides.pop("precision", None)
+    return row["config"] == DEFAULTS and not overrides
+
+
 def _device_tag(row):
     """`` [cuda]`` for a run on another device than the CPU, else nothing."""
     device = row.get("device", "cpu")
@@ -400,6 +409,16 @@ def report():
                 for runs_n in per_count
             ]
         )
+    # The defaults as a user gets them, whatever precision="auto" chose on
+    # the CPU that ran them (it changes the minutes, not the error).
+    pooled = [r for r in runs if _is_default_run(r) and _device_tag(r) == ""]
+    errors.append(
+        [f"**this library**: {DEFAULTS}, every precision (cpu)"]
+        + [
+            mean_std([r["test_error"] for r in pooled if r["n_labeled"] == n])
+            for n in counts
+        ]
+    )
     reach = [
         [
             f"{_config(r)}{_device_tag(r)}, draw {r['seed']}",
@@ -450,8 +469,13 @@ def report():
         "labels with the warps (row 'defaults without a student, with "
         "test-time augmentation'). Rows marked "
         "`[bfloat16]` ran their forward passes in bfloat16: what "
-        "`precision='auto'`, the default since those runs, does on this CPU "
-        "(Intel AMX); the defaults' earlier runs were float32. Since "
+        "`precision='auto'`, the default since those runs, does on a CPU with "
+        "Intel AMX, the machine of most runs; the defaults' earlier runs, and "
+        "those on a CPU without AMX (their notes say so), were float32. The "
+        f"row '{DEFAULTS}, every precision (cpu)' pools the defaults' CPU runs "
+        "whatever precision 'auto' chose there: it changes the minutes, not "
+        "the error (the rows 'defaults without test-time augmentation', "
+        "float32 and `[bfloat16]`: the same five draws). Since "
         "`test_time_augmentation='auto'` the defaults predict with the mean of "
         "the student's probabilities for the image and 8 fixed warps of it "
         "(their error without the warps is in the log, "

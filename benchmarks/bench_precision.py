@@ -11,6 +11,10 @@ a worktree of an older commit (float32, whatever layout that code used)::
 
     git worktree add /tmp/old f781241
     .venv/bin/python benchmarks/bench_precision.py --baseline /tmp/old --rounds 3
+
+The section says which bfloat16 units the CPU has (AMX tiles, AVX512-BF16
+instructions): ``precision="auto"`` chooses by them. Another CPU gets its own
+section, so that both stay: ``--section precision-avx512-bf16``.
 """
 
 import argparse
@@ -83,6 +87,11 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--precision", nargs="+", default=["float32", "bfloat16"])
     parser.add_argument("--baseline", help="PYTHONPATH of an older checkout")
+    parser.add_argument(
+        "--section",
+        default="precision",
+        help="name of the section written (another CPU: another section)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -121,14 +130,32 @@ def main():
         "student pass and backward, EMA update) on all 60,000 MNIST images with "
         f"100 labels, {args.epochs} epochs per fit, median of the fit's epochs; "
         f"each fit a fresh process with {args.threads} threads, variants "
-        f"interleaved over {args.rounds} rounds, nothing else running."
+        f"interleaved over {args.rounds} rounds, nothing else running. "
+        + _cpu_units()
         + baseline
         + "\n\n"
         + table(
             ["variant", "s/epoch per round", "median", "speed-up vs first row"], rows
         )
     )
-    write_section("precision", "Seconds per epoch by precision (cpu)", body)
+    title = "Seconds per epoch by precision (cpu)"
+    if args.section != "precision":
+        title += f" ({args.section})"
+    write_section(args.section, title, body)
+
+
+def _cpu_units():
+    """Say which bfloat16 units this CPU has (torch's own probes)."""
+    import torch
+
+    def has(name):
+        probe = getattr(torch.cpu, name, None)
+        return "yes" if probe is not None and probe() else "no"
+
+    return (
+        f"This CPU: AMX tile units {has('_is_amx_tile_supported')}, "
+        f"AVX512-BF16 instructions {has('_is_avx512_bf16_supported')}."
+    )
 
 
 if __name__ == "__main__":

@@ -362,7 +362,9 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         lowered the test error on each of five label draws with 100 labels,
         from 1.03 to 0.98 % on average, for 2.4 more minutes of fit; with
         600, 1,000 and 3,000 labels it gave 0.73 → 0.83, 0.78 → 0.75 and
-        0.65 → 0.65 % (one draw each): no gain for its time.
+        0.65 → 0.65 % (one draw each): no gain for its time. End to end
+        with 100 labels, the defaults with two students gave 0.97 % over
+        the five draws, one student 1.03 %.
 
     lr : float, default=0.05
         Learning rate of SGD.

@@ -33,8 +33,10 @@ def resolve_precision(precision, device):
 
     ``"auto"`` is ``"bfloat16"`` on a CPU with Intel AMX tile units, where
     the defaults' epochs on MNIST took 1.4x less time at the same test error
-    (docs/benchmarks.md), and ``"float32"`` elsewhere: CPUs without bfloat16
-    matrix units run it slower, and on GPUs it has not been measured.
+    (docs/benchmarks.md), and ``"float32"`` elsewhere: on a CPU with
+    AVX512-BF16 instructions but no AMX the gain was within the noise
+    (1.09x, two rounds), older CPUs emulate bfloat16, and on GPUs it has not
+    been measured.
 
     Examples
     --------
