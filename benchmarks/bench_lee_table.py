@@ -411,7 +411,7 @@ def report():
         )
     # The defaults as a user gets them, whatever precision="auto" chose on
     # the CPU that ran them (it changes the minutes, not the error).
-    pooled = [r for r in runs if _is_default_run(r) and _device_tag(r) == ""]
+    pooled = [r for r in runs if _is_default_run(r) and r.get("device", "cpu") == "cpu"]
     errors.append(
         [f"**this library**: {DEFAULTS}, every precision (cpu)"]
         + [

@@ -12,8 +12,8 @@ a worktree of an older commit (float32, whatever layout that code used)::
     git worktree add /tmp/old f781241
     .venv/bin/python benchmarks/bench_precision.py --baseline /tmp/old --rounds 3
 
-The section says which bfloat16 units the CPU has (AMX tiles, AVX512-BF16
-instructions): ``precision="auto"`` chooses by them. Another CPU gets its own
+The section says what ``precision="auto"`` is on the CPU (bfloat16 with AMX
+tile units) and whether it has AVX512-BF16 instructions. Another CPU gets its own
 section, so that both stay: ``--section precision-avx512-bf16``.
 """
 
@@ -145,16 +145,16 @@ def main():
 
 
 def _cpu_units():
-    """Say which bfloat16 units this CPU has (torch's own probes)."""
+    """Say what ``precision="auto"`` is on this CPU, and whether it has AVX512-BF16."""
     import torch
 
-    def has(name):
-        probe = getattr(torch.cpu, name, None)
-        return "yes" if probe is not None and probe() else "no"
+    from sklearn_pseudolabel._net import resolve_precision
 
+    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    avx512_bf16 = "yes" if probe is not None and probe() else "no"
     return (
-        f"This CPU: AMX tile units {has('_is_amx_tile_supported')}, "
-        f"AVX512-BF16 instructions {has('_is_avx512_bf16_supported')}."
+        f"This CPU: precision='auto' is {resolve_precision('auto', 'cpu')} "
+        f"(bfloat16 with AMX tile units), AVX512-BF16 instructions {avx512_bf16}."
     )
 
 
