@@ -342,6 +342,12 @@ def write_section(name, title, body, device="cpu"):
     print(section)
 
 
+def commands_block(runs):
+    """Format the distinct commands of ``runs`` as a markdown list, headed."""
+    commands = sorted({r["command"] for r in runs})
+    return "Commands:\n\n" + "\n".join(f"- `{c}`" for c in commands)
+
+
 def table(header, rows):
     """Format rows as a markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -31,6 +31,7 @@ import joblib
 import torch
 from _report import (
     ROOT,
+    commands_block,
     error_percent,
     log_run,
     mean_std,
@@ -114,9 +115,7 @@ def main():
                 extra_student_minutes=minutes,
                 students_error=_error(mean_students, classes, y_test),
                 students_teacher_error=_error(
-                    (mean_students * len(students) + teacher) / (len(students) + 1),
-                    classes,
-                    y_test,
+                    torch.stack([*students, teacher]).mean(0), classes, y_test
                 ),
             ),
         )
@@ -185,8 +184,8 @@ def report():
         + table(header, rows)
         + "\n\n"
         + "\n".join(summary)
-        + "\n\nCommands:\n\n"
-        + "\n".join(f"- `{c}`" for c in sorted({r["command"] for r in runs}))
+        + "\n\n"
+        + commands_block(runs)
         + "".join(f"\n\n{note}" for note in notes)
     )
     write_section("ensemble-screen", "Means of networks on saved fits", body)

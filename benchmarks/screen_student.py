@@ -35,6 +35,7 @@ import numpy as np
 from _report import (
     ROOT,
     clean_test_error,
+    commands_block,
     error_percent,
     log_run,
     mnist_home,
@@ -186,7 +187,6 @@ def report():
         "change",
         "student fit (min)",
     ]
-    commands = sorted({r["command"] for r in runs})
     notes = [f"{r['model']}: {r['note']}" for r in runs if r.get("note")] + [
         f"Runs whose line is marked `backfilled` ({n} of {len(runs)}): {note}"
         for note in sorted({r["backfilled"] for r in runs if r.get("backfilled")})
@@ -209,8 +209,8 @@ def report():
         "on saved models. Every run, with its command and commit, is a line of "
         "`benchmarks/results/student_screen.jsonl`.\n\n"
         + table(header, rows)
-        + "\n\nCommands:\n\n"
-        + "\n".join(f"- `{c}`" for c in commands)
+        + "\n\n"
+        + commands_block(runs)
         + "".join(f"\n\n{note}" for note in notes)
     )
     write_section("student-screen", "A student on a fitted model's labels", body)

@@ -25,6 +25,7 @@ from statistics import median
 import joblib
 from _report import (
     ROOT,
+    commands_block,
     error_percent,
     log_run,
     mean_std,
@@ -128,7 +129,6 @@ def report():
                     f"{views} % with the warps"
                 )
         summary.append(f"- {n} labels, " + "; ".join(parts) + ".")
-    commands = sorted({r["command"] for r in runs})
     body = (
         "MNIST test error (%) on the official 10,000 test images, by the "
         "network that predicts (the student's) and by the Pseudo-Label network "
@@ -142,8 +142,8 @@ def report():
         "is a line of `benchmarks/results/test_time_screen.jsonl`.\n\n"
         + table(header, rows)
         + ("\n\n" + "\n".join(summary) if summary else "")
-        + "\n\nCommands:\n\n"
-        + "\n".join(f"- `{c}`" for c in commands)
+        + "\n\n"
+        + commands_block(runs)
     )
     write_section("test-time-screen", "Test-time augmentation on saved models", body)
 
