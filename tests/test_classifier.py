@@ -365,6 +365,10 @@ def _assert_unchanged(clf, before):
         (dict(weight_decay=-1.0), "weight_decay"),
         (dict(hidden_units=-1), "hidden_units"),
         (dict(augmenter_unlabeled="strong"), "augmenter_unlabeled"),
+        (dict(student_channels=(8, 16)), "one positive integer per convolution"),
+        (dict(student_channels=(8, 0, 16)), "one positive integer per convolution"),
+        (dict(student_channels=(8, True, 16)), "one positive integer per"),
+        (dict(student_channels=16), "student_channels"),
     ],
 )
 def test_invalid_hyperparameters(params, match, digits_partial):
@@ -1105,6 +1109,28 @@ def test_student_learns_the_labels_predicted_with_the_views(digits_partial):
     )
     np.testing.assert_array_equal(labels[unlabeled], proba.argmax(1).numpy())
     np.testing.assert_array_equal(labels[~unlabeled], y[~unlabeled])
+
+
+def test_student_channels_widen_the_students_alone(digits_partial):
+    X, y = digits_partial
+    clf = make_clf(student_epochs=1, student_rounds=2, student_channels=[12, 24, 20])
+    clf.fit(X, y)
+
+    def channels(net):
+        convs = [m for m in net.module_.features if isinstance(m, torch.nn.Conv2d)]
+        return tuple(conv.out_channels for conv in convs)
+
+    # The Pseudo-Label network keeps ``channels``; the students (the last
+    # one predicts) get the student channels, the rest of the network alike.
+    assert channels(clf.net_) == (8, 16, 16)
+    assert channels(clf.student_net_) == (12, 24, 20)
+    assert clf.module_ is clf.student_net_.module_
+    assert clf.student_net_.module_.hidden_units == clf.net_.module_.hidden_units
+    assert len(clf.student_histories_) == 2
+    assert clf.predict_proba(X[:5]).shape == (5, 10)
+    # None: students like their teacher.
+    same = clone(clf).set_params(student_channels=None, student_rounds=1).fit(X, y)
+    assert channels(same.student_net_) == (8, 16, 16)
 
 
 def test_student_reproducible_and_pickles(fitted_student, digits_partial):

@@ -256,6 +256,11 @@ def test_user_module_clone_pickle_gridsearch(digits):
             "^dropout, batch_norm configure",
         ),
         (dict(module__hidden=3), ValueError, "need a user module"),
+        (
+            dict(module=mlp, student_channels=(4, 4, 4)),
+            ValueError,
+            "^student_channels configures the default DropoutCNN",
+        ),
         (dict(module="mlp"), ValueError, "module"),
     ],
 )
