@@ -257,6 +257,28 @@ def parse_saved_models(parser):
     return args
 
 
+def load_one_student_fit(path, X, y, n_labeled, seed):
+    """Load a saved fit with one student, with its MNIST training tensors.
+
+    Return the classifier, ``X`` as its image tensor and the labels of draw
+    ``seed`` (``n_labeled`` kept, the rest -1) as a tensor on its device.
+    """
+    from sklearn_pseudolabel import hide_labels
+
+    clf = joblib.load(path)
+    if len(getattr(clf, "student_histories_", [])) != 1:
+        raise SystemExit(f"{path}: a fit with exactly one student is needed")
+    X_train = clf._image_tensor(X)
+    y_partial = hide_labels(y, n_labeled, random_state=seed)
+    # MNIST's classes are 0-9: the encoded labels are the labels.
+    return clf, X_train, torch.as_tensor(y_partial, device=X_train.device)
+
+
+def proba_error(proba, classes, y_test):
+    """Test error (%) of the labels that probabilities ``proba`` give."""
+    return error_percent(classes[proba.argmax(1).cpu().numpy()], y_test)
+
+
 def model_file(directory, name, n_labeled, seed):
     """Return where ``--save`` puts a run's fitted classifier (None: nowhere)."""
     if directory is None:

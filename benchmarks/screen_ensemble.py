@@ -27,34 +27,29 @@ import sys
 import time
 from pathlib import Path
 
-import joblib
 import torch
 from _report import (
     ROOT,
     commands_block,
-    error_percent,
+    load_one_student_fit,
     log_run,
     mean_std,
     mnist_home,
     parse_saved_models,
+    proba_error,
     read_log,
     saved_models_parser,
     table,
     write_section,
 )
 
-from sklearn_pseudolabel import fetch_mnist, hide_labels
+from sklearn_pseudolabel import fetch_mnist
 from sklearn_pseudolabel._classifier import _predict_proba
 
 LOG = ROOT / "benchmarks" / "results" / "ensemble_screen.jsonl"
 
 #: Seeds of the extra students: draw * 10 + k + this, unlike any fit's own.
 SEED_OFFSET = 2000
-
-
-def _error(proba, classes, y_test):
-    """Test error (%) of the labels that probabilities ``proba`` give."""
-    return error_percent(classes[proba.argmax(1).cpu().numpy()], y_test)
 
 
 def main():
@@ -67,14 +62,8 @@ def main():
     X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
     X_test, y_test = fetch_mnist(subset="test", data_home=mnist_home(), return_X_y=True)
     for path, seed in zip(args.models, args.seeds):
-        clf = joblib.load(path)
-        if len(getattr(clf, "student_histories_", [])) != 1:
-            raise SystemExit(f"{path}: a fit with exactly one student is needed")
+        clf, X_train, y_train = load_one_student_fit(path, X, y, args.n_labeled, seed)
         views, classes = clf._test_time_views, clf.classes_
-        X_train = clf._image_tensor(X)
-        y_partial = hide_labels(y, args.n_labeled, random_state=seed)
-        # MNIST's classes are 0-9: the encoded labels are the labels.
-        y_train = torch.as_tensor(y_partial, device=X_train.device)
         X_eval = clf._image_tensor(X_test)
         teacher = _predict_proba(clf.net_, views, X_eval)
         students = [_predict_proba(clf.student_net_, views, X_eval)]
@@ -106,15 +95,17 @@ def main():
                 seed=seed,
                 student_epochs=epochs,
                 precision=clf.net_.precision,
-                student_error=_error(students[0], classes, y_test),
-                teacher_error=_error(teacher, classes, y_test),
-                student_teacher_error=_error(
+                student_error=proba_error(students[0], classes, y_test),
+                teacher_error=proba_error(teacher, classes, y_test),
+                student_teacher_error=proba_error(
                     (students[0] + teacher) / 2, classes, y_test
                 ),
-                extra_student_errors=[_error(p, classes, y_test) for p in students[1:]],
+                extra_student_errors=[
+                    proba_error(p, classes, y_test) for p in students[1:]
+                ],
                 extra_student_minutes=minutes,
-                students_error=_error(mean_students, classes, y_test),
-                students_teacher_error=_error(
+                students_error=proba_error(mean_students, classes, y_test),
+                students_teacher_error=proba_error(
                     torch.stack([*students, teacher]).mean(0), classes, y_test
                 ),
             ),

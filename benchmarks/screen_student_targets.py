@@ -37,7 +37,6 @@ import sys
 import time
 from pathlib import Path
 
-import joblib
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -45,10 +44,12 @@ from _report import (
     ROOT,
     commands_block,
     error_percent,
+    load_one_student_fit,
     log_run,
     mean_std,
     mnist_home,
     parse_saved_models,
+    proba_error,
     read_log,
     saved_models_parser,
     table,
@@ -56,7 +57,7 @@ from _report import (
 )
 from sklearn.base import clone
 
-from sklearn_pseudolabel import fetch_mnist, hide_labels
+from sklearn_pseudolabel import fetch_mnist
 from sklearn_pseudolabel._classifier import _predict_proba
 
 LOG = ROOT / "benchmarks" / "results" / "student_targets_screen.jsonl"
@@ -134,11 +135,6 @@ def train_student(clf, builder, targets, X, y, seed, epochs):
     return student
 
 
-def _error(proba, classes, y_test):
-    """Test error (%) of the labels that probabilities ``proba`` give."""
-    return error_percent(classes[proba.argmax(1).cpu().numpy()], y_test)
-
-
 def main():
     if sys.argv[1:] == ["--report-only"]:
         report()
@@ -161,14 +157,8 @@ def main():
     X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
     X_test, y_test = fetch_mnist(subset="test", data_home=mnist_home(), return_X_y=True)
     for path, seed in zip(args.models, args.seeds):
-        clf = joblib.load(path)
-        if len(getattr(clf, "student_histories_", [])) != 1:
-            raise SystemExit(f"{path}: a fit with exactly one student is needed")
+        clf, X_train, y_train = load_one_student_fit(path, X, y, args.n_labeled, seed)
         views, classes = clf._test_time_views, clf.classes_
-        X_train = clf._image_tensor(X)
-        y_partial = hide_labels(y, args.n_labeled, random_state=seed)
-        # MNIST's classes are 0-9: the encoded labels are the labels.
-        y_train = torch.as_tensor(y_partial, device=X_train.device)
         unlabeled = (y_train < 0).cpu().numpy()
         proba = _predict_proba(clf.net_, views, X_train)
         soft = soft_targets(proba, y_train, args.temperature)
@@ -195,7 +185,7 @@ def main():
                 )
                 minutes[arm].append(round((time.perf_counter() - start) / 60, 2))
                 errors[arm].append(
-                    _error(_predict_proba(student, views, X_eval), classes, y_test)
+                    proba_error(_predict_proba(student, views, X_eval), classes, y_test)
                 )
                 print(arm, k, errors[arm][-1], minutes[arm][-1], flush=True)
         run = log_run(
@@ -208,7 +198,7 @@ def main():
                 student_channels=args.channels,
                 precision=clf.net_.precision,
                 temperature=args.temperature,
-                teacher_error=_error(
+                teacher_error=proba_error(
                     _predict_proba(clf.net_, views, X_eval), classes, y_test
                 ),
                 teacher_unlabeled_error=error_percent(
@@ -219,7 +209,7 @@ def main():
                 soft_top_mass=round(
                     float(soft[torch.as_tensor(unlabeled)].max(1).values.mean()), 4
                 ),
-                fit_student_error=_error(
+                fit_student_error=proba_error(
                     _predict_proba(clf.student_net_, views, X_eval), classes, y_test
                 ),
                 errors=errors,
