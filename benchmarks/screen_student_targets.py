@@ -21,6 +21,10 @@ soft):
 - ``true`` (``--arms``): the unlabeled rows' true labels, a ceiling: what
   the student would reach without its teacher's wrong labels.
 
+``--channels C1 C2 C3`` gives every student of the run those convolution
+channels (the classifier cloned with them: what ``student_channels`` does
+inside ``fit``), to compare with a run of the fit's width on the same seeds.
+
 Each student is scored on the official 10,000 test images with the fit's
 warps. Pairs share everything but the targets, so the per-seed change is
 the targets' effect; the spread between seeds is the noise it must beat.

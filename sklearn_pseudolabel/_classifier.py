@@ -367,19 +367,19 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         the five draws, one student 1.03 %.
 
     student_channels : tuple of int or None, default=None
-        Output channels of the students' convolution layers (one per layer
-        of ``kernel_sizes``; the rest of the network as ``channels`` builds
-        it). None: the students have the Pseudo-Label network's
-        ``channels``. Noisy Student (Xie et al., 2020) trains a student as
-        large as its teacher or larger. Screened on default fits of MNIST
-        (draw 0, two seeds each; docs/benchmarks.md, "Hard or soft labels
-        for the student"), students with channels (32, 64, 128) gave 0.62 and
-        0.53 % with 3,000 labels and 0.81 and 0.76 % with 1,000, where
-        students of the default (16, 32, 64) gave 0.68 and 0.62 %, 0.87 and
-        0.86 %, in twice the student's time (10 to 11 minutes against 5 on
-        2 CPU cores in float32), which puts the fit over 20 minutes on such
-        a CPU: not the default. Needs the default :class:`DropoutCNN`
-        (``module=None``).
+        Output channels of the students' convolution layers, one per layer
+        of ``kernel_sizes``; the rest of their network is the Pseudo-Label
+        network's. None: the Pseudo-Label network's ``channels``. Unused
+        without a student (``student_epochs``). Noisy Student (Xie et al.,
+        2020) trains a student as large as its teacher or larger. Screened
+        on default fits of MNIST (draw 0, two seeds each; docs/benchmarks.md,
+        "Hard or soft labels for the student"), students with channels
+        (32, 64, 128) gave 0.62 and 0.53 % with 3,000 labels and 0.81 and
+        0.76 % with 1,000, where students of the default (16, 32, 64) gave
+        0.68 and 0.62 %, 0.87 and 0.86 %, in twice the student's time (10 to
+        11 minutes against 5 on 2 CPU cores in float32), which puts the fit
+        over 20 minutes on such a CPU: not the default. Needs the default
+        :class:`DropoutCNN` (``module=None``).
 
     lr : float, default=0.05
         Learning rate of SGD.
