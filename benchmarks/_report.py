@@ -6,6 +6,7 @@ produced it, so that every number there comes from a script run.
 """
 
 import argparse
+import inspect
 import json
 import os
 import platform
@@ -268,6 +269,10 @@ def load_one_student_fit(path, X, y, n_labeled, seed):
     clf = joblib.load(path)
     if len(getattr(clf, "student_histories_", [])) != 1:
         raise SystemExit(f"{path}: a fit with exactly one student is needed")
+    # A fit saved before a parameter existed lacks it: it had its default.
+    for name, parameter in inspect.signature(type(clf)).parameters.items():
+        if not hasattr(clf, name):
+            setattr(clf, name, parameter.default)
     X_train = clf._image_tensor(X)
     y_partial = hide_labels(y, n_labeled, random_state=seed)
     # MNIST's classes are 0-9: the encoded labels are the labels.
