@@ -50,7 +50,7 @@ from skorch.helper import predefined_split
 from . import parts
 from ._augment import _BaseAugmenter
 from ._batches import TensorDataset, steps_per_epoch
-from ._cnn import DropoutCNN
+from ._cnn import DropoutCNN, _positive_integers
 from ._distort import WEAK_DISTORTION, RandomDistortion
 from ._net import PseudoLabelNet, resolve_precision
 from ._test_time import AffineViews
@@ -1190,9 +1190,8 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
                     "no effect with a user module."
                 )
             n_layers = len(self.kernel_sizes)
-            if len(self.student_channels) != n_layers or not all(
-                isinstance(c, Integral) and not isinstance(c, bool) and c >= 1
-                for c in self.student_channels
+            if len(self.student_channels) != n_layers or not _positive_integers(
+                self.student_channels
             ):
                 raise ValueError(
                     "student_channels must hold one positive integer per "

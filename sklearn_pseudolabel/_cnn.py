@@ -12,6 +12,13 @@ _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 _INITS = ("he", "xavier")
 
 
+def _positive_integers(values):
+    """Whether ``values`` holds only integers >= 1 (booleans excluded)."""
+    return all(
+        isinstance(v, Integral) and not isinstance(v, bool) and v >= 1 for v in values
+    )
+
+
 def _pool_kernel(height, width):
     """2×2 max-pooling, reduced to 1 along any side that is already 1 pixel."""
     return (2 if height >= 2 else 1, 2 if width >= 2 else 1)
@@ -165,10 +172,7 @@ class DropoutCNN(nn.Module):
             )
         for name in ("channels", "kernel_sizes"):
             value = getattr(self, name)
-            if not all(
-                isinstance(v, Integral) and not isinstance(v, bool) and v >= 1
-                for v in value
-            ):
+            if not _positive_integers(value):
                 raise ValueError(f"{name} must hold positive integers; got {value!r}.")
         if self.n_classes < 1:
             raise ValueError(f"n_classes must be >= 1; got {self.n_classes}.")
