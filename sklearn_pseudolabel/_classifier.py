@@ -377,9 +377,11 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         (32, 64, 128) gave 0.62 and 0.53 % with 3,000 labels and 0.81 and
         0.76 % with 1,000, where students of the default (16, 32, 64) gave
         0.68 and 0.62 %, 0.87 and 0.86 %, in twice the student's time (10 to
-        11 minutes against 5 on 2 CPU cores in float32), which puts the fit
-        over 20 minutes on such a CPU: not the default. Needs the default
-        :class:`DropoutCNN` (``module=None``).
+        11 minutes against 5 on 2 CPU cores in float32). End to end, with
+        ``max_epochs=30`` to stay near a 20-minute fit on such a CPU, they
+        were better than the defaults on two of five draws and worse on
+        three (docs/benchmarks.md, "Lee's table"): not the default. Needs
+        the default :class:`DropoutCNN` (``module=None``).
 
     lr : float, default=0.05
         Learning rate of SGD.
