@@ -379,7 +379,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         0.68 and 0.62 %, 0.87 and 0.86 %, in twice the student's time (10 to
         11 minutes against 5 on 2 CPU cores in float32). End to end, with
         ``max_epochs=30`` to stay near a 20-minute fit on such a CPU, they
-        were better than the defaults on two of five draws and worse on
+        were better than the defaults on three of six draws and worse on
         three (docs/benchmarks.md, "Lee's table"): not the default. Needs
         the default :class:`DropoutCNN` (``module=None``).
 
