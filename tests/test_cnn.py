@@ -33,7 +33,11 @@ def test_constructor_arguments_are_stored():
         init="xavier",
     )
     assert (net.channels, net.kernel_sizes, net.dropout) == ((3, 4), (3, 3), 0.2)
-    assert isinstance(net.features[2], torch.nn.Tanh)
+    assert [type(m) for m in net.features if not isinstance(m, nn.ZeroPad2d)] == [
+        nn.Conv2d,
+        nn.MaxPool2d,
+        nn.Tanh,
+    ] * 2
     assert net.classifier[1].p == 0.2
     convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
     assert [c.kernel_size for c in convs] == [(3, 3), (3, 3)]
@@ -153,3 +157,42 @@ def test_convolutions_run_channels_last():
     # Either input layout gives the same logits.
     X_last = X.contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(net(X_last), out, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid"])
+def test_pooling_before_activation_is_the_same_function(activation):
+    # Each block pools, then activates: for non-decreasing activations the
+    # textbook order (activation, then pooling) gives the same logits and
+    # gradients, in train mode with batch norm and dropout.
+    torch.manual_seed(0)
+    net = DropoutCNN(
+        input_shape=(1, 12, 12),
+        channels=(4, 6),
+        kernel_sizes=(3, 3),
+        activation=activation,
+        batch_norm=True,
+        hidden_units=8,
+    )
+    textbook = copy.deepcopy(net)
+    textbook.features = nn.Sequential(*_activation_first(net.features))
+    X = torch.randn(7, 1, 12, 12)
+    outputs, grads = [], []
+    for model in (net, textbook):
+        torch.manual_seed(1)  # the same dropout masks
+        out = model(X)
+        out.square().sum().backward()
+        outputs.append(out)
+        grads.append([p.grad for p in model.parameters()])
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=0, atol=0)
+    for got, expected in zip(*grads):
+        torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-6)
+
+
+def _activation_first(features):
+    """A copy of ``features`` with each (pooling, activation) pair swapped."""
+    layers = [copy.deepcopy(m) for m in features]
+    pools = [i for i, m in enumerate(layers) if isinstance(m, nn.MaxPool2d)]
+    for i in pools:
+        layers[i], layers[i + 1] = layers[i + 1], layers[i]
+    assert pools and all(isinstance(layers[i + 1], nn.MaxPool2d) for i in pools)
+    return layers
