@@ -347,7 +347,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         labels a student on the labels of 60 Pseudo-Label epochs lowered the
         error from 1.01, 1.02 and 0.78 % to 0.73, 0.78 and 0.65 % (with
         test-time augmentation, one draw each), and end to end the defaults
-        (45 epochs and a student) gave 0.81, 0.75 and 0.68 % (two draws
+        (45 epochs and a student) gave 0.89, 0.72 and 0.65 % (three draws
         each; docs/benchmarks.md, "Lee's table"). On the
         demo's digits (1,157 unlabeled images) a student cost 1.1 points of
         accuracy (0.958 against 0.969, three draws). 0, no unlabeled rows, or
