@@ -38,8 +38,8 @@ def _same_padding(kernel_size):
 class DropoutCNN(nn.Module):
     """Convolutional network with dropout: conv blocks, then a linear output.
 
-    Each hidden block is ``Conv2d`` with "same" zero padding → activation →
-    ``MaxPool2d`` (computed as pooling, then activation: see Notes);
+    Each hidden block is ``Conv2d`` with "same" zero padding →
+    ``MaxPool2d`` → activation (the textbook order's function: see Notes);
     the feature map is flattened, passed through dropout and a linear layer
     that returns logits (read through softmax by the classifier). Padding keeps
     each convolution's output the size of its input, and pooling halves a side
