@@ -23,7 +23,9 @@ soft):
 
 ``--channels C1 C2 C3`` gives every student of the run those convolution
 channels (the classifier cloned with them: what ``student_channels`` does
-inside ``fit``), to compare with a run of the fit's width on the same seeds.
+inside ``fit``), to compare with a run of the fit's width on the same seeds;
+``--epochs E`` trains them for E epochs instead of the fit's student's (the
+learning-rate schedule spans the E epochs, as ``student_epochs`` does).
 
 Each student is scored on the official 10,000 test images with the fit's
 warps. Pairs share everything but the targets, so the per-seed change is
@@ -155,9 +157,16 @@ def main():
         nargs=3,
         help="the students' channels (default: the fit's network)",
     )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        help="the students' epochs (default: those of the fit's student)",
+    )
     args = parse_saved_models(parser)
     if args.temperature <= 0:
         parser.error("--temperature must be positive")
+    if args.epochs is not None and args.epochs < 1:
+        parser.error("--epochs must be at least 1")
     X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
     X_test, y_test = fetch_mnist(subset="test", data_home=mnist_home(), return_X_y=True)
     for path, seed in zip(args.models, args.seeds):
@@ -177,7 +186,7 @@ def main():
         builder = clf
         if args.channels:
             builder = clone(clf).set_params(channels=tuple(args.channels))
-        epochs = len(clf.student_net_.history)
+        epochs = args.epochs or len(clf.student_net_.history)
         errors = {arm: [] for arm in args.arms}
         minutes = {arm: [] for arm in args.arms}
         for k in range(args.students):
@@ -253,6 +262,7 @@ def report():
             "/".join(map(str, r["student_channels"]))
             if r.get("student_channels")
             else "the fit's",
+            r["student_epochs"],
             *(_arm_cell(r["errors"].get(arm)) for arm in ARMS),
             f"{r['temperature']:g}, {r['soft_top_mass']:.3f}"
             if "soft" in r["errors"]
@@ -270,6 +280,7 @@ def report():
         "its unlabeled-row error",
         "the fit's student",
         "students' channels",
+        "students' epochs",
         *(f"{arm} students (mean)" for arm in ARMS),
         "T, soft top mass",
         "soft - hard, per seed",
