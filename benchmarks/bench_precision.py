@@ -14,7 +14,8 @@ a worktree of an older commit (float32, whatever layout that code used)::
 
 The section says what ``precision="auto"`` is on the CPU (bfloat16 with AMX
 tile units) and whether it has AVX512-BF16 instructions. Another CPU gets its own
-section, so that both stay: ``--section precision-avx512-bf16``.
+section, so that both stay: ``--section precision-avx512-bf16``. On a GPU,
+``--device cuda`` writes the section ``precision-cuda``.
 """
 
 import argparse
@@ -39,7 +40,7 @@ def worker(args):
     torch.set_num_threads(args.threads)
     X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
     y = hide_labels(y, 100, random_state=0)
-    params = dict(max_epochs=args.epochs, random_state=0)
+    params = dict(max_epochs=args.epochs, random_state=0, device=args.device)
     (precision,) = args.precision
     accepted = inspect.signature(PseudoLabelCNNClassifier).parameters
     if "student_epochs" in accepted:
@@ -74,6 +75,8 @@ def measure(args, precision, pythonpath=None):
         args.epochs,
         "--threads",
         args.threads,
+        "--device",
+        args.device,
         env=env,
     )
     print(f"  ({result['code']})", flush=True)
@@ -87,16 +90,19 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--precision", nargs="+", default=["float32", "bfloat16"])
     parser.add_argument("--baseline", help="PYTHONPATH of an older checkout")
+    parser.add_argument("--device", default="cpu")
     parser.add_argument(
         "--section",
-        default="precision",
-        help="name of the section written (another CPU: another section)",
+        help="name of the section written (default: precision, or "
+        "precision-DEVICE on another device; another CPU: another section)",
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args)
         return
+    on_cpu = args.device == "cpu"
+    section = args.section or ("precision" if on_cpu else f"precision-{args.device}")
 
     variants = [(f"{p} (this commit)", p, None) for p in args.precision]
     if args.baseline:
@@ -129,19 +135,20 @@ def main():
         "134 steps of 64 labeled + 448 unlabeled images, teacher pass, "
         "student pass and backward, EMA update) on all 60,000 MNIST images with "
         f"100 labels, {args.epochs} epochs per fit, median of the fit's epochs; "
-        f"each fit a fresh process with {args.threads} threads, variants "
-        f"interleaved over {args.rounds} rounds, nothing else running. "
-        + _cpu_units()
+        f"each fit a fresh process with {args.threads} threads on device "
+        f"`{args.device}`, variants interleaved over {args.rounds} rounds, "
+        "nothing else running. "
+        + (_cpu_units() if on_cpu else "On a GPU, precision='auto' is float32.")
         + baseline
         + "\n\n"
         + table(
             ["variant", "s/epoch per round", "median", "speed-up vs first row"], rows
         )
     )
-    title = "Seconds per epoch by precision (cpu)"
-    if args.section != "precision":
-        title += f" ({args.section})"
-    write_section(args.section, title, body)
+    title = f"Seconds per epoch by precision ({args.device})"
+    if section not in {"precision", f"precision-{args.device}"}:
+        title += f" ({section})"
+    write_section(section, title, body, device=args.device)
 
 
 def _cpu_units():

@@ -9,7 +9,8 @@
 #     BUDGET_S=450 OUT=/some/folder bash benchmarks/gpu_session.sh
 #
 # How the first session ran it (2026-11-27, one H100, 15 minutes of device
-# time in all): skorch and scikit-learn as wheels (`pip download --no-deps
+# time in all; the second, 2026-12-04 on one H200, the same way): skorch,
+# scikit-learn, narwhals and threadpoolctl as wheels (`pip download --no-deps
 # --only-binary=:all: --python-version 3.12 ...` into an ignored .whl/,
 # installed there with `pip install --no-index --no-deps --target`), the
 # MNIST file copied into an ignored .devdata/mnist/, both carried with the
@@ -21,14 +22,16 @@
 #
 # 1. tests/test_cuda.py (the GPU path's correctness);
 # 2. bench_speed.py --device cuda (estimator vs bare loop, images/s);
-# 3. bench_lee_table.py: PseudoLabelCNNClassifier() defaults at 100 labels,
-#    draw 0, on the GPU (test error and minutes; the defaults' images/s);
-# 4. bench_augment_throughput.py --device cuda, on 2,000 images (its
+# 3. bench_precision.py --device cuda: seconds per Pseudo-Label epoch of the
+#    defaults in float32 and bfloat16 (what precision="auto" should be on a
+#    GPU; it is float32 there until this is measured);
+# 4. bench_lee_table.py: PseudoLabelCNNClassifier() defaults at 100 labels,
+#    draw 0, on the GPU (test error and minutes);
+# 5. bench_augment_throughput.py --device cuda, on 2,000 images (its
 #    per-sample torchvision baselines run on the CPU: 10,000 took over 120 s);
-# 5. the defaults in bfloat16 (precision="auto" is float32 on GPUs until
-#    this is measured; on an AMX CPU it is bfloat16);
 # 6. the defaults with a twice longer schedule (the ceiling, issue 11), only
-#    if twice step 3's time is left.
+#    if twice step 4's time is left (15 minutes of device time are not
+#    enough for it after steps 1-4).
 #
 # bench_compile.py --device cuda ran in the first session and is left out:
 # compiling did not pay over a fit (docs/benchmarks.md, "compile-cuda").
@@ -87,13 +90,13 @@ EOF
 
 step tests 30 150 python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py
 step speed 60 150 python3 benchmarks/bench_speed.py --device cuda --rounds 5
-step defaults 120 300 python3 benchmarks/bench_lee_table.py --n-labeled 100 \
+step precision 60 120 python3 benchmarks/bench_precision.py --device cuda \
+    --rounds 2 --epochs 4
+step defaults 300 480 python3 benchmarks/bench_lee_table.py --n-labeled 100 \
     --configs 3 --device cuda
 DEFAULTS_SECONDS=$LAST_SECONDS
 step augment 40 120 python3 benchmarks/bench_augment_throughput.py --device cuda \
-    --n 2000
-step bfloat16 120 300 python3 benchmarks/bench_lee_table.py --n-labeled 100 \
-    --configs 3 --device cuda --set "precision='bfloat16'"
+    --n 2000 --repeat 3
 if ((DEFAULTS_SECONDS > 0)); then
     step ceiling $((2 * DEFAULTS_SECONDS + 20)) 600 \
         python3 benchmarks/bench_lee_table.py --n-labeled 100 --configs 3 \
