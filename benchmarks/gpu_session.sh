@@ -14,8 +14,10 @@
 # --only-binary=:all: --python-version 3.12 ...` into an ignored .whl/,
 # installed there with `pip install --no-index --no-deps --target`), the
 # MNIST file copied into an ignored .devdata/mnist/, both carried with the
-# call; steps 1-4 took 27 + 51 + 228 + 120 (cut off) seconds, the machine's
-# start about a minute.
+# call. The first session's steps took 27 + 51 + 228 + 120 (cut off) seconds,
+# the machine's start about a minute; the second's (BUDGET_S=570, timeout 600)
+# 25 + 48 + 102 + 312 + 47 seconds for steps 1-5, 557 s in all, and about
+# 30 s of the device time went to the start and the transfers.
 #
 # In order of priority, each step skipped when the budget (seconds from the
 # start) has too little left for it, each capped at its own time limit:

@@ -40,7 +40,7 @@ def _unlabeled_accuracy(clf, digits, y):
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_fit_predict_on_cuda(digits, digits_partial, precision):
     X, y = digits_partial
-    clf = PseudoLabelCNNClassifier(**LEARNS, precision=precision).fit(X, y)
+    clf = PseudoLabelCNNClassifier(**{**LEARNS, "precision": precision}).fit(X, y)
     parameters = list(clf.module_.parameters())
     assert all(p.device.type == "cuda" for p in parameters)
     averaged = clf.net_.predicting_module_
