@@ -71,6 +71,7 @@ def bare_loop(X, y, epochs, device, alpha=3.0, seed=0):
         )
         perm_l = perm_l[: n_steps * BATCH].to(device).split(BATCH)
         perm_u = torch.randperm(len(unl), generator=gen).to(device).split(BATCH_U)
+        losses = []
         for pl, pu in zip(perm_l, perm_u):
             logits = model(X[torch.cat([lab[pl], unl[pu]])])
             loss = F.cross_entropy(logits[: len(pl)], y[lab[pl]]) + alpha * (
@@ -79,7 +80,8 @@ def bare_loop(X, y, epochs, device, alpha=3.0, seed=0):
             opt.zero_grad()
             loss.backward()
             opt.step()
-            loss.item()  # the per-step sync skorch's loss logging does too
+            losses.append(loss.detach())  # logged once per epoch, as the net does
+        torch.stack(losses).tolist()
         sched.step()
         sync(device)
         durations.append(time.perf_counter() - start)

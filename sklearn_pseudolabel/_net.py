@@ -1,17 +1,19 @@
 """The skorch net that trains with Pseudo-Label: two-stream epochs, α(t)·loss_u.
 
 Only skorch's documented hooks are overridden (``get_iterator``,
-``train_step_single``, ``validation_step``, ``evaluation_step``,
-``on_train_begin`` / ``on_train_end``, ``on_epoch_begin`` / ``on_epoch_end``,
-``_default_callbacks``); the optimizer step, callbacks, history, printing and
-device handling are skorch's own. What a step does with the unlabeled images
-is decided by the parts (:mod:`sklearn_pseudolabel.parts`) the net is given.
+``run_single_epoch``, ``train_step_single``, ``validation_step``,
+``evaluation_step``, ``on_train_begin`` / ``on_train_end``, ``on_epoch_begin``
+/ ``on_epoch_end``, ``_default_callbacks``); the optimizer step, callbacks,
+history, printing and device handling are skorch's own. What a step does
+with the unlabeled images is decided by the parts
+(:mod:`sklearn_pseudolabel.parts`) the net is given.
 """
 
 import torch
 import torch.nn.functional as F
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog
+from skorch.dataset import get_len
 
 from ._batches import EvalBatches, TwoStreamBatches
 from ._schedule import alpha_schedule
@@ -164,6 +166,36 @@ class PseudoLabelNet(NeuralNetClassifier):
             )
             return self.stream_
         return EvalBatches(dataset, INFERENCE_BATCH_SIZE)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """Run skorch's pass over the batches, reading training losses once.
+
+        skorch records each step's loss in the history with ``loss.item()``:
+        on a GPU, a wait per step that stops the host from queueing the next
+        step's kernels while the device runs this one. Training steps here
+        keep their losses on the device and record them all, with one read,
+        after the epoch's last step (before ``on_epoch_end``): during the
+        epoch, a step's ``train_loss`` is not in the history yet.
+        Validation passes are skorch's.
+        """
+        if not training or iterator is None:
+            return super().run_single_epoch(
+                iterator, training, prefix, step_fn, **fit_params
+            )
+        losses = []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            self.history.record_batch(prefix + "_batch_size", get_len(batch[0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        if losses:
+            values = torch.stack(losses).float().tolist()
+            for batch, value in zip(
+                self.history[-1]["batches"][-len(values) :], values
+            ):
+                batch[prefix + "_loss"] = value
+        self.history.record(prefix + "_batch_count", len(losses))
 
     def validation_step(self, batch, **fit_params):
         """Loss and logits of a validation batch, by the predicting network."""

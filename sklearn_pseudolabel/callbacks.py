@@ -99,15 +99,16 @@ def _tensors(module):
 class DivergenceGuard(Callback):
     """Stop training with a clear error when the loss diverges.
 
-    Two signs: a step's loss that is NaN or infinite, and an epoch whose mean
-    labeled cross-entropy exceeds ``max_loss_ratio`` times the larger of the
-    lowest earlier epoch's and that of a uniform guess, ``log(n_classes)``: a
-    network that trains does not get there, one whose weights exploded (e.g.
-    too large a learning rate) does, long before its loss overflows. The
-    first epoch, which starts from random weights (on unscaled data, with a
-    loss of hundreds), gets 1,000 times more room. skorch already reads each
-    step's loss on the host for its history, so the checks cost no extra
-    device sync.
+    Two signs, checked at the end of each epoch: a step's loss that is NaN or
+    infinite, and an epoch whose mean labeled cross-entropy exceeds
+    ``max_loss_ratio`` times the larger of the lowest earlier epoch's and
+    that of a uniform guess, ``log(n_classes)``: a network that trains does
+    not get there, one whose weights exploded (e.g. too large a learning
+    rate) does, long before its loss overflows. The first epoch, which
+    starts from random weights (on unscaled data, with a loss of hundreds),
+    gets 1,000 times more room. The checks read the history, where the net
+    records the epoch's step losses with one device read after its last
+    step: they cost no device sync of their own.
 
     Parameters
     ----------
@@ -122,14 +123,12 @@ class DivergenceGuard(Callback):
         """Forget the losses of an earlier fit."""
         self.best_ = math.inf
 
-    def on_batch_end(self, net, training=False, **kwargs):
-        """Raise ``FloatingPointError`` when the step's loss is NaN or inf."""
-        loss = net.history[-1, "batches", -1, "train_loss"] if training else 0.0
-        if not math.isfinite(loss):
-            self._diverged(net, loss, "")
-
     def on_epoch_end(self, net, **kwargs):
-        """Raise ``FloatingPointError`` when the epoch's loss exploded."""
+        """Raise ``FloatingPointError`` when a step's or the epoch's loss exploded."""
+        for batch in net.history[-1].get("batches", ()):
+            loss = batch.get("train_loss", 0.0)
+            if not math.isfinite(loss):
+                self._diverged(net, loss, "")
         loss = net.history[-1].get("train_loss_labeled")
         if loss is None or not math.isfinite(loss):
             return

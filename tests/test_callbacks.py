@@ -97,8 +97,13 @@ def test_divergence_guard_limits_the_epoch_loss():
     guard.on_train_begin(net)
     with pytest.raises(FloatingPointError, match=r"loss is 2.4e\+04 .*than 2.3e\+04"):
         epoch(24000.0)
+    guard.on_train_begin(net)
+    history.new_epoch()
+    history.record("train_loss_labeled", 0.5)
+    for loss in (1.0, float("nan"), 2.0):
+        history.new_batch()
+        history.record_batch("train_loss", loss)
     history.new_batch()
-    history.record_batch("train_loss", float("nan"))
+    history.record_batch("valid_loss", 0.1)  # a validation step: no train_loss
     with pytest.raises(FloatingPointError, match=r"loss is nan\. Lower lr \(now 0.1\)"):
-        guard.on_batch_end(net, training=True)
-    guard.on_batch_end(net, training=False)  # not a training step: not checked
+        guard.on_epoch_end(net)

@@ -314,7 +314,8 @@ def host_reads(monkeypatch):
     """Names of the calls made inside training steps, and in the callbacks
     around them, that wait for the device on a GPU: a value read on the host,
     boolean-mask indexing (its output size needs one), a tensor made from host
-    data. skorch's own read of each step's loss, outside, is not counted."""
+    data. The net's one read of the epoch's step losses, after its last step,
+    is outside (the test below counts the reads of a whole fit)."""
     in_step, calls = [False], []
     for name in _SYNCING:
         original = getattr(torch.Tensor, name)
@@ -383,6 +384,56 @@ def test_training_step_never_waits_for_the_device(digits_partial, host_reads, pa
     clf = make_clf(**params).fit(X, y)
     assert np.isfinite(clf.history_[-1, "train_loss_unlabeled"])
     assert host_reads == []
+
+
+class _StepLosses(Callback):
+    """Keeps each training step's loss as the step returned it."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.losses = []
+
+    def on_batch_end(self, net, training=False, loss=None, **kwargs):
+        if training:
+            self.losses.append(loss.detach().clone())
+
+
+def test_step_losses_are_recorded_once_per_epoch(digits_partial):
+    """The history holds each step's loss and batch size, as in skorch, though
+    the net reads the losses from the device once per epoch."""
+    X, y = digits_partial
+    clf = make_clf(callbacks=[_StepLosses()]).fit(X, y)
+    (losses,) = [c.losses for _, c in clf.net_.callbacks_ if isinstance(c, _StepLosses)]
+    history = clf.history_
+    recorded = [b["train_loss"] for epoch in history for b in epoch["batches"]]
+    np.testing.assert_array_equal(recorded, torch.stack(losses).tolist())
+    n_steps = -(-int((y == -1).sum()) // TINY["batch_size_unlabeled"])
+    assert history[:, "train_batch_count"] == [n_steps] * 4
+    sizes = history[-1, "batches", :, "train_batch_size"]
+    assert sum(sizes) == int((y == -1).sum()) + n_steps * TINY["batch_size"]
+    losses = history[-1, "batches", :, "train_loss"]
+    assert history[-1, "train_loss"] == pytest.approx(np.average(losses, weights=sizes))
+
+
+def test_an_epoch_reads_the_device_a_fixed_number_of_times(digits_partial):
+    """Host reads, counted over the whole fit, do not grow with the steps."""
+    X, y = digits_partial
+    reads = []
+    originals = {name: getattr(torch.Tensor, name) for name in _SYNCING}
+
+    def counting(name):
+        def read(self, *args, **kwargs):
+            reads[-1] += 1
+            return originals[name](self, *args, **kwargs)
+
+        return read
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in _SYNCING:
+            patch.setattr(torch.Tensor, name, counting(name))
+        for batch_size_unlabeled in (32, 16):  # 10, then 19 steps per epoch
+            reads.append(0)
+            make_clf(batch_size_unlabeled=batch_size_unlabeled).fit(X, y)
+    assert reads[0] == reads[1] > 0
 
 
 class _SyncingMask(parts.Mask):

@@ -75,9 +75,9 @@ def _count_syncs(clf, X, y):
     return sum("synchroniz" in str(w.message) for w in caught)
 
 
-def test_a_training_step_waits_only_for_skorchs_loss_read(digits_partial):
-    """skorch reads each step's loss on the host for its history (one sync
-    per step); the library's step, augmenters and callbacks add none.
+def test_a_training_step_never_waits_for_the_device(digits_partial):
+    """No sync per step: the net logs the steps' losses once per epoch, and
+    the library's step, augmenters and callbacks read nothing either.
 
     Two fits that differ only in their steps per epoch: the extra syncs per
     extra step. The per-epoch work (refresh, epoch statistics) cancels out.
@@ -102,4 +102,4 @@ def test_a_training_step_waits_only_for_skorchs_loss_read(digits_partial):
         )
         steps.append(3 * per_epoch)
     per_step = (syncs[1] - syncs[0]) / (steps[1] - steps[0])
-    assert per_step < 1.5, (syncs, steps)
+    assert per_step < 0.5, (syncs, steps)
