@@ -309,6 +309,18 @@ class _HostData(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
+def _spy_on_reads(monkeypatch, on_read):
+    """Call ``on_read(name)`` at every call of a ``_SYNCING`` tensor method."""
+    for name in _SYNCING:
+        original = getattr(torch.Tensor, name)
+
+        def spy(self, *args, _name=name, _original=original, **kwargs):
+            on_read(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, spy)
+
+
 @pytest.fixture
 def host_reads(monkeypatch):
     """Names of the calls made inside training steps, and in the callbacks
@@ -317,15 +329,12 @@ def host_reads(monkeypatch):
     data. The net's one read of the epoch's step losses, after its last step,
     is outside (the test below counts the reads of a whole fit)."""
     in_step, calls = [False], []
-    for name in _SYNCING:
-        original = getattr(torch.Tensor, name)
 
-        def spy(self, *args, _name=name, _original=original, **kwargs):
-            if in_step[0]:
-                calls.append(_name)
-            return _original(self, *args, **kwargs)
+    def record(name):
+        if in_step[0]:
+            calls.append(name)
 
-        monkeypatch.setattr(torch.Tensor, name, spy)
+    _spy_on_reads(monkeypatch, record)
     getitem = torch.Tensor.__getitem__
 
     def spy_getitem(self, index):
@@ -414,26 +423,15 @@ def test_step_losses_are_recorded_once_per_epoch(digits_partial):
     assert history[-1, "train_loss"] == pytest.approx(np.average(losses, weights=sizes))
 
 
-def test_an_epoch_reads_the_device_a_fixed_number_of_times(digits_partial):
+def test_an_epoch_reads_the_device_a_fixed_number_of_times(digits_partial, monkeypatch):
     """Host reads, counted over the whole fit, do not grow with the steps."""
     X, y = digits_partial
     reads = []
-    originals = {name: getattr(torch.Tensor, name) for name in _SYNCING}
-
-    def counting(name):
-        def read(self, *args, **kwargs):
-            reads[-1] += 1
-            return originals[name](self, *args, **kwargs)
-
-        return read
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name in _SYNCING:
-            patch.setattr(torch.Tensor, name, counting(name))
-        for batch_size_unlabeled in (32, 16):  # 10, then 19 steps per epoch
-            reads.append(0)
-            make_clf(batch_size_unlabeled=batch_size_unlabeled).fit(X, y)
-    assert reads[0] == reads[1] > 0
+    _spy_on_reads(monkeypatch, lambda name: reads[-1].append(name))
+    for batch_size_unlabeled in (32, 16):  # 10, then 19 steps per epoch
+        reads.append([])
+        make_clf(batch_size_unlabeled=batch_size_unlabeled).fit(X, y)
+    assert len(reads[0]) == len(reads[1]) > 0
 
 
 class _SyncingMask(parts.Mask):
