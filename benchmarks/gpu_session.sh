@@ -19,21 +19,26 @@
 # 25 + 48 + 102 + 312 + 47 seconds for steps 1-5, 557 s in all, and about
 # 30 s of the device time went to the start and the transfers.
 #
-# In order of priority, each step skipped when the budget (seconds from the
-# start) has too little left for it, each capped at its own time limit:
+# The steps run in the order of $STEPS (default: "tests speed ceiling
+# defaults precision augment"; the third session's order: what the first two
+# left unmeasured first), each skipped when the budget (seconds from the start)
+# has too little left for it, each capped at its own time limit:
 #
-# 1. tests/test_cuda.py (the GPU path's correctness);
-# 2. bench_speed.py --device cuda (estimator vs bare loop, images/s);
-# 3. bench_precision.py --device cuda: seconds per Pseudo-Label epoch of the
-#    defaults in float32 and bfloat16 (what precision="auto" should be on a
-#    GPU; it is float32 there until this is measured);
-# 4. bench_lee_table.py: PseudoLabelCNNClassifier() defaults at 100 labels,
-#    draw 0, on the GPU (test error and minutes);
-# 5. bench_augment_throughput.py --device cuda, on 2,000 images (its
-#    per-sample torchvision baselines run on the CPU: 10,000 took over 120 s);
-# 6. the defaults with a twice longer schedule (the ceiling, issue 11), only
-#    if twice step 4's time is left (15 minutes of device time are not
-#    enough for it after steps 1-4).
+# - tests: tests/test_cuda.py (the GPU path's correctness);
+# - speed: bench_speed.py --device cuda (estimator vs bare loop, images/s);
+# - ceiling: bench_lee_table.py, PseudoLabelCNNClassifier() defaults at 100
+#   labels, draw 0, with a longer schedule ($CEILING_SET, default
+#   "max_epochs=150": the Pseudo-Label epochs take 1.2 s each on an H200, the
+#   two 20-epoch students 237 s; about 430 s in all). The second session's
+#   twice longer schedule (max_epochs=90 student_epochs=40) needed about
+#   650 s, more than one call may run;
+# - defaults: bench_lee_table.py, the defaults at 100 labels, draw 0 (test
+#   error and minutes; 312 s on an H200);
+# - precision: bench_precision.py --device cuda, seconds per Pseudo-Label
+#   epoch of the defaults in float32 and bfloat16 (what precision="auto"
+#   should be on a GPU);
+# - augment: bench_augment_throughput.py --device cuda, on 2,000 images (its
+#   per-sample torchvision baselines run on the CPU: 10,000 took over 120 s).
 #
 # bench_compile.py --device cuda ran in the first session and is left out:
 # compiling did not pay over a fit (docs/benchmarks.md, "compile-cuda").
@@ -90,18 +95,22 @@ fetch_mnist(
 )
 EOF
 
-step tests 30 150 python3 -m pytest -q -p no:cacheprovider tests/test_cuda.py
-step speed 60 150 python3 benchmarks/bench_speed.py --device cuda --rounds 5
-step precision 60 120 python3 benchmarks/bench_precision.py --device cuda \
-    --rounds 2 --epochs 4
-step defaults 300 480 python3 benchmarks/bench_lee_table.py --n-labeled 100 \
-    --configs 3 --device cuda
-DEFAULTS_SECONDS=$LAST_SECONDS
-step augment 40 120 python3 benchmarks/bench_augment_throughput.py --device cuda \
-    --n 2000 --repeat 3
-if ((DEFAULTS_SECONDS > 0)); then
-    step ceiling $((2 * DEFAULTS_SECONDS + 20)) 600 \
-        python3 benchmarks/bench_lee_table.py --n-labeled 100 --configs 3 \
-        --device cuda --set max_epochs=90 student_epochs=40
-fi
+CEILING_SET=${CEILING_SET:-max_epochs=150}
+for name in ${STEPS:-tests speed ceiling defaults precision augment}; do
+    case $name in
+    tests) step tests 30 150 python3 -m pytest -q -p no:cacheprovider \
+        tests/test_cuda.py ;;
+    speed) step speed 60 150 python3 benchmarks/bench_speed.py --device cuda \
+        --rounds 5 ;;
+    ceiling) step ceiling 420 540 python3 benchmarks/bench_lee_table.py \
+        --n-labeled 100 --configs 3 --device cuda --set $CEILING_SET ;;
+    defaults) step defaults 300 480 python3 benchmarks/bench_lee_table.py \
+        --n-labeled 100 --configs 3 --device cuda ;;
+    precision) step precision 60 120 python3 benchmarks/bench_precision.py \
+        --device cuda --rounds 2 --epochs 4 ;;
+    augment) step augment 40 120 python3 benchmarks/bench_augment_throughput.py \
+        --device cuda --n 2000 --repeat 3 ;;
+    *) echo "=== unknown step $name (tests speed ceiling defaults precision augment)" ;;
+    esac
+done
 echo "=== done in $(($(date +%s) - START)) s"
