@@ -15,11 +15,14 @@ library, beside Lee's published rows (his network is an MLP 784-5000-10):
   exponential moving average of the weights (``ema_decay=0.99``) and kept only
   when at least 95 % confident (``threshold``), ``alpha_f=1`` reached early;
 - ``PseudoLabelCNNClassifier()`` with its defaults (nothing set but the seed):
-  the measured recipe, run length ``max_epochs="auto"``, students
-  (``student_epochs="auto"``: 20 epochs each on MNIST;
+  the measured recipe, run length ``max_epochs="auto"``, students twice as
+  wide as the Pseudo-Label network (``student_channels="auto"``;
+  ``student_epochs="auto"``: 10 epochs each on MNIST;
   ``student_rounds="auto"``: two below 500 labels, else one) and the last
   student's predictions averaged over 8 fixed warps
   (``test_time_augmentation="auto"``);
+- the defaults with students of the Pseudo-Label network's width, trained
+  20 epochs (the defaults before ``student_channels="auto"``);
 - the defaults as they were before the student round (60 Pseudo-Label
   epochs, no student), and changes of those that were measured:
   FlexMatch's class-adaptive threshold with the weak view of the unlabeled
@@ -112,6 +115,8 @@ ALL = 60_000
 N_SCALED = 3
 #: The configuration that sets nothing: the library's defaults.
 DEFAULTS = "PseudoLabelCNNClassifier() defaults"
+#: The defaults before student_channels="auto".
+NARROW = "defaults with students of the network's width"
 
 
 def configurations(epochs, lr_decay):
@@ -187,8 +192,12 @@ def configurations(epochs, lr_decay):
     # probabilities over 8 fixed warps: the same training, predicted from the
     # clean images alone. The runs of the defaults made before the change
     # carry this name and ``run_as`` "PseudoLabelCNNClassifier() defaults".
+    # Students of the network's width, trained 20 epochs: the defaults before
+    # student_channels="auto" (on MNIST), which the two configurations below
+    # changed as they were measured.
+    narrow = dict(student_channels=None, student_epochs=20)
     configs["defaults without test-time augmentation"] = dict(
-        test_time_augmentation=False
+        narrow, test_time_augmentation=False
     )
     # The defaults before student_rounds="auto" trained two students below
     # 500 labels: one student. The runs of the defaults made before the
@@ -196,7 +205,7 @@ def configurations(epochs, lr_decay):
     # then) carry this name and ``run_as`` "PseudoLabelCNNClassifier()
     # defaults"; their student learned the Pseudo-Label network's labels of
     # the clean images, not with the warps (which no parameter restores).
-    configs["defaults with one student round"] = dict(student_rounds=1)
+    configs["defaults with one student round"] = dict(narrow, student_rounds=1)
     # The defaults with 500 labels or more before a student joined them
     # there: 60 Pseudo-Label epochs, no student, predictions with the warps.
     # Their runs carry this name and ``run_as``
@@ -204,6 +213,12 @@ def configurations(epochs, lr_decay):
     configs["defaults without a student, with test-time augmentation"] = dict(
         max_epochs=60, student_epochs=0
     )
+    # The defaults before student_channels="auto" trained students twice as
+    # wide as the Pseudo-Label network for 10 epochs (on MNIST): students of
+    # its width for 20. Their runs carry this name and ``run_as``
+    # "PseudoLabelCNNClassifier() defaults"; the runs of today's defaults made
+    # before the change carry ``run_overrides`` (what they were run with).
+    configs[NARROW] = narrow
     return configs
 
 
@@ -348,11 +363,11 @@ def _label(row):
     return f"{config} ({row['epochs']} epochs)"
 
 
-def _is_default_run(row):
-    """Whether ``row`` ran the defaults: nothing set but, perhaps, the precision."""
+def _is_default_run(row, config=DEFAULTS):
+    """Whether ``row`` ran ``config``: nothing else set but, perhaps, the precision."""
     overrides = dict(row.get("overrides") or {})
     overrides.pop("precision", None)
-    return row["config"] == DEFAULTS and not overrides
+    return row["config"] == config and not overrides
 
 
 def _per_draw(runs):
@@ -420,14 +435,20 @@ def report():
     # The defaults as a user gets them, whatever precision="auto" chose on
     # the CPU that ran them (it changes the minutes, not the error). A draw
     # run more than once counts once, as the mean of its runs.
-    pooled = [r for r in runs if _is_default_run(r) and r.get("device", "cpu") == "cpu"]
-    errors.append(
-        [f"**this library**: {DEFAULTS}, every precision (cpu)"]
-        + [
-            mean_std(_per_draw(r for r in pooled if r["n_labeled"] == n))
-            for n in counts
+    # The same for the defaults before student_channels="auto".
+    for config in (NARROW, DEFAULTS):
+        pooled = [
+            r
+            for r in runs
+            if _is_default_run(r, config) and r.get("device", "cpu") == "cpu"
         ]
-    )
+        errors.append(
+            [f"**this library**: {config}, every precision (cpu)"]
+            + [
+                mean_std(_per_draw(r for r in pooled if r["n_labeled"] == n))
+                for n in counts
+            ]
+        )
     reach = [
         [
             f"{_config(r)}{_device_tag(r)}, draw {r['seed']}",
@@ -468,10 +489,13 @@ def report():
         "momentum, the epochs and decay named in the row); the defaults row "
         "sets nothing but the seed (`max_epochs='auto'`: on MNIST, 45 "
         "Pseudo-Label epochs of 448 unlabeled + 64 labeled images per step, "
-        "then 20-epoch students (`student_epochs`): two with fewer than 500 "
+        "then 10-epoch students (`student_epochs`) twice as wide "
+        "(`student_channels`, 32/64/128 channels): two with fewer than 500 "
         "labels (`student_rounds`), each on the labels of the network before "
-        "it, written '45 + 2 × 20 epochs', one from 500 labels on, "
-        "'45 + 20 epochs'). Before the student round the defaults ran 60 "
+        "it, written '45 + 2 × 10 epochs', one from 500 labels on, "
+        "'45 + 10 epochs'). Before the wide students the defaults trained "
+        f"students of the network's width for 20 epochs (row '{NARROW}'). "
+        "Before the student round the defaults ran 60 "
         "Pseudo-Label epochs and no student (row 'defaults without the student "
         "round'; 30 epochs in the runs made before that, each run's count is "
         "in the log); from 500 labels on they did until students learned the "
@@ -482,7 +506,9 @@ def report():
         "Intel AMX, the machine of most runs; the defaults' earlier runs, and "
         "those on a CPU without AMX (their notes say so), were float32. The "
         f"row '{DEFAULTS}, every precision (cpu)' pools the defaults' CPU runs "
-        "whatever precision 'auto' chose there: it changes the minutes, not "
+        f"whatever precision 'auto' chose there (and the row '{NARROW}, every "
+        "precision (cpu)' those of the defaults before the wide students): "
+        "it changes the minutes, not "
         "the error (the rows 'defaults without test-time augmentation', "
         "float32 and `[bfloat16]`: the same five draws); a draw run in both "
         "precisions counts once, as the mean of its runs. Since "
@@ -513,7 +539,12 @@ def report():
         "round' below 500 labels, where their one student learned the "
         "Pseudo-Label network's labels of the clean images (since then, with "
         "the warps), and 'defaults without a student, with test-time "
-        "augmentation' from 500 labels on.\n\n"
+        "augmentation' from 500 labels on; the defaults' runs before "
+        "`student_channels='auto'` (run as 'PseudoLabelCNNClassifier() "
+        f"defaults') are '{NARROW}', and the runs of today's defaults made "
+        "before the change (with `--set student_channels=(32,64,128) "
+        "student_epochs=10`, or a 30-epoch run with wide 20-epoch students) "
+        "carry what they set in `run_overrides`.\n\n"
         "![Test error against the number of labels](_static/lee_table_error.png)"
         "\n\n"
         "![Accuracy on 2,000 test images per epoch, 100 labels]"

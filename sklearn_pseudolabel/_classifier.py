@@ -110,6 +110,9 @@ _AUTO_EPOCHS_WITH_STUDENT = 45
 _AUTO_STEPS = 1500
 #: student_epochs="auto": at least this many epochs (and _AUTO_STEPS steps) ...
 _AUTO_STUDENT_EPOCHS = 20
+#: ... or this many for the wide students of student_channels="auto" (about
+#: the cost of _AUTO_STUDENT_EPOCHS of the network's width) ...
+_AUTO_WIDE_STUDENT_EPOCHS = 10
 #: ... when there are at least this many unlabeled rows. Measured on MNIST,
 #: students predicting with test-time augmentation helped from 100 to 3,000
 #: labels; the student hurt on the demo's 1,157 unlabeled digits. The bound
@@ -329,7 +332,8 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
 
     student_epochs : int or "auto", default="auto"
         Epochs of a *student* trained after the Pseudo-Label epochs: a network
-        of the same architecture with fresh weights, trained on every row, the
+        of the same architecture (but ``student_channels``) with fresh
+        weights, trained on every row, the
         unlabeled ones under the Pseudo-Label network's labels (its
         predictions for them, with ``test_time_augmentation``), with
         ``augmenter``, dropout and ``lr_decay`` over these epochs, and no
@@ -338,17 +342,20 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         not inherit the features that made the teacher's mistakes, and learns
         what the teacher got right from every image it labeled (user guide,
         "The student round"). ``"auto"``: with at least 10,000 unlabeled rows,
-        20 epochs (or more, so that the student makes at least 1,500 optimizer
-        steps); otherwise no student. On MNIST a 20-epoch round took about
-        2.4 minutes on 2 CPU cores in bfloat16; with 100 labels, 45
+        10 epochs for the wide students of ``student_channels="auto"`` and
+        20 for others (or more, so that a student makes at least 1,500
+        optimizer steps); otherwise no student. On MNIST a 10-epoch round of
+        the wide students took about 4.5 minutes on 2 CPU cores in float32
+        (a CPU without AMX), a 20-epoch round of students of the network's
+        width about 4 minutes (2.4 in bfloat16); with 100 labels, 45
         Pseudo-Label epochs and a student gave a lower test error than 60
         Pseudo-Label epochs alone on each of five label draws (1.27 against
         1.45 %, without test-time augmentation); with 600, 1,000 and 3,000
         labels a student on the labels of 60 Pseudo-Label epochs lowered the
         error from 1.01, 1.02 and 0.78 % to 0.73, 0.78 and 0.65 % (with
         test-time augmentation, one draw each), and end to end the defaults
-        (45 epochs and a student) gave 0.89, 0.72 and 0.65 % (three draws
-        each; docs/benchmarks.md, "Lee's table"). On the
+        (45 epochs and a student of the network's width) gave 0.89, 0.72 and
+        0.65 % (three draws each; docs/benchmarks.md, "Lee's table"). On the
         demo's digits (1,157 unlabeled images) a student cost 1.1 points of
         accuracy (0.958 against 0.969, three draws). 0, no unlabeled rows, or
         no pseudo-labels (``alpha_f=0``, ``T1 >= max_epochs``): no student.
@@ -363,29 +370,27 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         from 1.03 to 0.98 % on average, for 2.4 more minutes of fit; with
         600, 1,000 and 3,000 labels it gave 0.73 → 0.83, 0.78 → 0.75 and
         0.65 → 0.65 % (one draw each): no gain for its time. End to end
-        with 100 labels, the defaults with two students gave 0.97 % over
-        the five draws, one student 1.03 %.
+        with 100 labels, two students of the network's width gave 0.97 %
+        over the five draws, one student 1.03 %.
 
-    student_channels : tuple of int or None, default=None
+    student_channels : tuple of int, "auto" or None, default="auto"
         Output channels of the students' convolution layers, one per layer
         of ``kernel_sizes``; the rest of their network is the Pseudo-Label
-        network's. None: the Pseudo-Label network's ``channels``. Unused
-        without a student (``student_epochs``). Noisy Student (Xie et al.,
-        2020) trains a student as large as its teacher or larger. Screened
-        on default fits of MNIST (draw 0, two seeds each; docs/benchmarks.md,
-        "Hard or soft labels for the student"), students with channels
-        (32, 64, 128) gave 0.62 and 0.53 % with 3,000 labels and 0.81 and
-        0.76 % with 1,000, where students of the default (16, 32, 64) gave
-        0.68 and 0.62 %, 0.87 and 0.86 %, in twice the student's time (10 to
-        11 minutes against 5 on 2 CPU cores in float32). End to end, with
-        ``max_epochs=30`` to stay near a 20-minute fit on such a CPU, they
-        were better than the defaults on three of six draws and worse on
-        three (docs/benchmarks.md, "Lee's table"). With ``student_epochs=10``
-        (about the default student's cost) and the default Pseudo-Label run,
-        lower than the defaults on five of six draws from 600 to 3,000
-        labels (e.g. 0.53 and 0.63 % against 0.58 and 0.75 % at 3,000); not
-        measured below 500 labels, so not the default. Needs the default
-        :class:`DropoutCNN` (``module=None``).
+        network's. ``"auto"``: twice ``channels`` with the default
+        :class:`DropoutCNN` ((32, 64, 128) for the default channels), a user
+        module's network otherwise. None: the Pseudo-Label network's
+        ``channels``. Unused without a student (``student_epochs``). Noisy
+        Student (Xie et al., 2020) trains a student as large as its teacher
+        or larger. End to end on MNIST (docs/benchmarks.md, "Lee's table";
+        float32, 2 CPU cores), the wide students of ``"auto"`` trained for
+        10 epochs (``student_epochs="auto"``, about the cost of 20 epochs of
+        students of the network's width) gave 1.16, 0.79, 0.90, 0.86 and
+        0.88 % on the five label draws with 100 labels (mean 0.92 %;
+        students of the network's width: 1.17, 0.86, 1.04, 0.87 and 0.90 %,
+        mean 0.97 %), and 0.58, 0.71 and 0.91 % with 3,000, 1,000 and 600
+        labels (two draws each; the network's width: 0.67, 0.74 and 0.93 %
+        on the same draws), in about the same fit time. A tuple needs the
+        default :class:`DropoutCNN` (``module=None``).
 
     lr : float, default=0.05
         Learning rate of SGD.
@@ -675,7 +680,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
             StrOptions({"auto"}),
         ],
-        "student_channels": [tuple, list, None],
+        "student_channels": [tuple, list, StrOptions({"auto"}), None],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "lr_decay": [Interval(Real, 0, 1, closed="right"), StrOptions({"cosine"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
@@ -726,7 +731,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         max_epochs="auto",
         student_epochs="auto",
         student_rounds="auto",
-        student_channels=None,
+        student_channels="auto",
         lr=0.05,
         lr_decay="cosine",
         momentum=0.9,
@@ -1001,7 +1006,21 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         if n_unlabeled < _AUTO_STUDENT_MIN_UNLABELED:
             return 0
         steps = steps_per_epoch(n_rows, 0, self.batch_size, self.batch_size_unlabeled)
-        return max(_AUTO_STUDENT_EPOCHS, math.ceil(_AUTO_STEPS / steps))
+        wide = self.student_channels == "auto" and self.module is None
+        epochs = _AUTO_WIDE_STUDENT_EPOCHS if wide else _AUTO_STUDENT_EPOCHS
+        return max(epochs, math.ceil(_AUTO_STEPS / steps))
+
+    def _student_channels(self):
+        """``student_channels``, "auto" resolved: twice ``channels``.
+
+        None (the Pseudo-Label network's ``channels``, or a user module's
+        network) with a user module.
+        """
+        if self.student_channels != "auto":
+            return self.student_channels
+        if self.module is not None:
+            return None
+        return tuple(2 * c for c in self.channels)
 
     def _student_rounds(self, n_labeled):
         """``student_rounds``, "auto" resolved for ``n_labeled`` labeled rows."""
@@ -1033,7 +1052,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             schedule=dict(max_epochs=student_epochs, T1=0, T2=0),
             augmenters=(net.views.labeled, None),
             alpha_f=0.0,
-            channels=self.student_channels,
+            channels=self._student_channels(),
         )
         student.fit(X, y)
         student.train_split = None
@@ -1190,7 +1209,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
                 f"{', '.join(self._module_params())} need a user module; the "
                 "default DropoutCNN takes the flat parameters (channels, ...)."
             )
-        if self.student_channels is not None:
+        if self.student_channels not in (None, "auto"):
             if self.module is not None:
                 raise ValueError(
                     "student_channels configures the default DropoutCNN and has "

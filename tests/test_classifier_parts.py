@@ -12,7 +12,12 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from sklearn_pseudolabel import PseudoLabelCNNClassifier, RandomDistortion, parts
+from sklearn_pseudolabel import (
+    DropoutCNN,
+    PseudoLabelCNNClassifier,
+    RandomDistortion,
+    parts,
+)
 from sklearn_pseudolabel._net import PseudoLabelNet
 
 from .conftest import REFERENCE_STEP, TINY, RecordWeights
@@ -488,14 +493,19 @@ def test_automatic_schedule(params, sizes, expected):
 @pytest.mark.parametrize(
     "params, sizes, expected",
     [
-        # MNIST: 938 steps per epoch, 20 epochs make 18,760 steps.
-        (dict(), (60_000, 59_900), 20),
+        # MNIST: 938 steps per epoch; the default wide students (twice the
+        # channels) 10 epochs, 9,380 steps.
+        (dict(), (60_000, 59_900), 10),
+        # Students of the network's width (or a user module's): 20 epochs.
+        (dict(student_channels=None), (60_000, 59_900), 20),
+        (dict(student_channels=(8, 16, 32)), (60_000, 59_900), 20),
+        (dict(module=DropoutCNN), (60_000, 59_900), 20),
         # Fewer than 10,000 unlabeled rows (the demo's digits): no student.
         (dict(), (1_257, 1_157), 0),
         (dict(), (10_100, 9_999), 0),
         # However many labeled rows.
-        (dict(), (60_000, 57_000), 20),
-        (dict(), (60_000, 10_000), 20),
+        (dict(), (60_000, 57_000), 10),
+        (dict(), (60_000, 10_000), 10),
         # Batches of 4,096: 3 steps per epoch -> 500 epochs for 1,500 steps.
         (dict(batch_size=4096), (10_100, 10_000), 500),
         (dict(student_epochs=3), (400, 300), 3),
@@ -504,6 +514,22 @@ def test_automatic_schedule(params, sizes, expected):
 )
 def test_automatic_student_epochs(params, sizes, expected):
     assert PseudoLabelCNNClassifier(**params)._student_epochs(*sizes) == expected
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        # "auto": twice the network's channels.
+        (dict(), (32, 64, 128)),
+        (dict(channels=(8, 16, 16)), (16, 32, 32)),
+        # A user module's students are its network.
+        (dict(module=DropoutCNN), None),
+        (dict(student_channels=None), None),
+        (dict(student_channels=(8, 8, 8)), (8, 8, 8)),
+    ],
+)
+def test_automatic_student_channels(params, expected):
+    assert PseudoLabelCNNClassifier(**params)._student_channels() == expected
 
 
 @pytest.mark.parametrize(
