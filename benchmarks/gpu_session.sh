@@ -28,8 +28,10 @@
 # - speed: bench_speed.py --device cuda (estimator vs bare loop, images/s);
 # - ceiling: bench_lee_table.py, PseudoLabelCNNClassifier() defaults at 100
 #   labels, draw 0, with a longer schedule ($CEILING_SET, default
-#   "max_epochs=150": the Pseudo-Label epochs take 1.2 s each on an H200, the
-#   two 20-epoch students 237 s; about 430 s in all). The second session's
+#   "max_epochs=150": the Pseudo-Label epochs take 1.2 s each on an H200,
+#   two 20-epoch students of the network's width took 237 s there; today's
+#   two 10-epoch wide students are not measured on a GPU: about 430 s in
+#   all, if they cost the same). The second session's
 #   twice longer schedule (max_epochs=90 student_epochs=40) needed about
 #   650 s, more than one call may run;
 # - defaults: bench_lee_table.py, the defaults at 100 labels, draw 0 (test

@@ -238,7 +238,8 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     (``targets``, ``temperature``) and the *mask* (``mask``, ``threshold``).
 
     After the Pseudo-Label epochs, with many unlabeled rows, a fresh network
-    (the *student*, ``student_epochs``) is trained on the labels the
+    twice as wide (the *student*, ``student_epochs``, ``student_channels``)
+    is trained on the labels the
     Pseudo-Label network gives the unlabeled rows (with fewer than 500
     labels, then a second one on the first one's labels: ``student_rounds``);
     the last is the model that predicts, by default from the image and 8
@@ -246,12 +247,12 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
 
     The network is :class:`DropoutCNN` (or any torch module, ``module``),
     trained through skorch with SGD. The defaults are the library's measured
-    best recipe at a CPU budget (MNIST in 9 to 13 minutes on 2 cores; see
-    the user guide): a batch-normalised CNN, a
+    best recipe at a CPU budget (MNIST in 16 to 21 minutes on 2 cores in
+    float32; see the user guide): a batch-normalised CNN, a
     mean teacher labelling the clean unlabeled images per batch, a 0.95
     confidence threshold, a weak augmentation of the labeled images (with
     random strokes across half of them), cosine learning-rate decay, a run
-    length and α ramp that adapt to the data set, students, and
+    length and α ramp that adapt to the data set, wide students, and
     predictions averaged over fixed warps of each image. The
     reference configuration of Lee (2013) and the 2017 report is one
     dictionary of parameters away (user guide, "The reference
