@@ -1012,10 +1012,10 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         return max(epochs, math.ceil(_AUTO_STEPS / steps))
 
     def _student_channels(self):
-        """``student_channels``, "auto" resolved: twice ``channels``.
+        """``student_channels``, "auto" resolved.
 
-        None (the Pseudo-Label network's ``channels``, or a user module's
-        network) with a user module.
+        ``"auto"``: twice ``channels`` with the default DropoutCNN, None (the
+        user module's network) with a user module.
         """
         if self.student_channels != "auto":
             return self.student_channels

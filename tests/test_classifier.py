@@ -1131,6 +1131,10 @@ def test_student_channels_widen_the_students_alone(digits_partial):
     # None: students like their teacher.
     same = clone(clf).set_params(student_channels=None, student_rounds=1).fit(X, y)
     assert channels(same.student_net_) == (8, 16, 16)
+    # "auto" (the default): twice as wide.
+    wide = clone(clf).set_params(student_channels="auto", student_rounds=1).fit(X, y)
+    assert channels(wide.net_) == (8, 16, 16)
+    assert channels(wide.student_net_) == (16, 32, 32)
 
 
 def test_student_reproducible_and_pickles(fitted_student, digits_partial):
