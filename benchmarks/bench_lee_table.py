@@ -152,6 +152,9 @@ def configurations(epochs, lr_decay):
         ),
     }
     configs = {name: {**scale, **params} for name, params in configs.items()}
+    # Students of the network's width, trained 20 epochs (on MNIST): the
+    # defaults before student_channels="auto".
+    narrow = dict(student_channels=None, student_epochs=20)
     # The library's defaults, with nothing set (--epochs does not apply).
     configs[DEFAULTS] = {}
     # The defaults before the student round: 60 Pseudo-Label epochs, no
@@ -192,10 +195,8 @@ def configurations(epochs, lr_decay):
     # probabilities over 8 fixed warps: the same training, predicted from the
     # clean images alone. The runs of the defaults made before the change
     # carry this name and ``run_as`` "PseudoLabelCNNClassifier() defaults".
-    # Students of the network's width, trained 20 epochs: the defaults before
-    # student_channels="auto" (on MNIST), which the two configurations below
-    # changed as they were measured.
-    narrow = dict(student_channels=None, student_epochs=20)
+    # Like the next one, it changed the defaults of the time, whose students
+    # had the network's width (``narrow``).
     configs["defaults without test-time augmentation"] = dict(
         narrow, test_time_augmentation=False
     )
@@ -213,9 +214,9 @@ def configurations(epochs, lr_decay):
     configs["defaults without a student, with test-time augmentation"] = dict(
         max_epochs=60, student_epochs=0
     )
-    # The defaults before student_channels="auto" trained students twice as
-    # wide as the Pseudo-Label network for 10 epochs (on MNIST): students of
-    # its width for 20. Their runs carry this name and ``run_as``
+    # The defaults before student_channels="auto" (students twice as wide as
+    # the Pseudo-Label network, 10 epochs on MNIST): students of its width,
+    # 20 epochs. Their runs carry this name and ``run_as``
     # "PseudoLabelCNNClassifier() defaults"; the runs of today's defaults made
     # before the change carry ``run_overrides`` (what they were run with).
     configs[NARROW] = narrow

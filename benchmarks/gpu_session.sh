@@ -98,7 +98,8 @@ fetch_mnist(
 EOF
 
 CEILING_SET=${CEILING_SET:-max_epochs=150}
-for name in ${STEPS:-tests speed ceiling defaults precision augment}; do
+ALL_STEPS="tests speed ceiling defaults precision augment"
+for name in ${STEPS:-$ALL_STEPS}; do
     case $name in
     tests) step tests 30 150 python3 -m pytest -q -p no:cacheprovider \
         tests/test_cuda.py ;;
@@ -112,7 +113,7 @@ for name in ${STEPS:-tests speed ceiling defaults precision augment}; do
         --device cuda --rounds 2 --epochs 4 ;;
     augment) step augment 40 120 python3 benchmarks/bench_augment_throughput.py \
         --device cuda --n 2000 --repeat 3 ;;
-    *) echo "=== unknown step $name (tests speed ceiling defaults precision augment)" ;;
+    *) echo "=== unknown step $name ($ALL_STEPS)" ;;
     esac
 done
 echo "=== done in $(($(date +%s) - START)) s"

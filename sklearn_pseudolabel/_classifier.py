@@ -248,11 +248,12 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     The network is :class:`DropoutCNN` (or any torch module, ``module``),
     trained through skorch with SGD. The defaults are the library's measured
     best recipe at a CPU budget (MNIST in 16 to 21 minutes on 2 cores in
-    float32; see the user guide): a batch-normalised CNN, a
-    mean teacher labelling the clean unlabeled images per batch, a 0.95
-    confidence threshold, a weak augmentation of the labeled images (with
-    random strokes across half of them), cosine learning-rate decay, a run
-    length and α ramp that adapt to the data set, wide students, and
+    float32, up to 27 while the host ran slow; see the user guide): a
+    batch-normalised CNN, a mean teacher labelling the clean unlabeled
+    images per batch, a 0.95 confidence threshold, a weak augmentation of
+    the labeled images (with random strokes across half of them), cosine
+    learning-rate decay, a run length and α ramp that adapt to the data
+    set, wide students, and
     predictions averaged over fixed warps of each image. The
     reference configuration of Lee (2013) and the 2017 report is one
     dictionary of parameters away (user guide, "The reference
@@ -1007,7 +1008,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         if n_unlabeled < _AUTO_STUDENT_MIN_UNLABELED:
             return 0
         steps = steps_per_epoch(n_rows, 0, self.batch_size, self.batch_size_unlabeled)
-        wide = self.student_channels == "auto" and self.module is None
+        wide = self.student_channels == "auto" and self._student_channels() is not None
         epochs = _AUTO_WIDE_STUDENT_EPOCHS if wide else _AUTO_STUDENT_EPOCHS
         return max(epochs, math.ceil(_AUTO_STEPS / steps))
 
