@@ -534,7 +534,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         float32). Faster where the hardware has bfloat16 matrix units, often
         slower on CPUs without them. ``"auto"``: ``"bfloat16"`` on a CPU with
         Intel AMX, ``"float32"`` elsewhere (on an H200 GPU the defaults'
-        epochs were only 1.04x faster in bfloat16). On this project's CPU
+        epochs were no faster in bfloat16). On this project's CPU
         (AMX) a default fit on MNIST with 100 labels took 11.2 instead of
         15.7 minutes, at the same test error over five label draws
         (1.29 ± 0.12 against 1.27 ± 0.11 %); on the demo's 8x8 digits the
