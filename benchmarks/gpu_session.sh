@@ -17,7 +17,12 @@
 # call. The first session's steps took 27 + 51 + 228 + 120 (cut off) seconds,
 # the machine's start about a minute; the second's (BUDGET_S=570, timeout 600)
 # 25 + 48 + 102 + 312 + 47 seconds for steps 1-5, 557 s in all, and about
-# 30 s of the device time went to the start and the transfers.
+# 30 s of the device time went to the start and the transfers. The third
+# (2026-12-04 evening, one H200, BUDGET_S=565, timeout 600): tests 22 s,
+# speed 36, ceiling 236, precision 78, augment 37 (426 s; defaults skipped
+# for want of its 300 s), then, the machine still warm, STEPS=defaults in a
+# second call (154 s); 633 s of device time in all, start and transfers
+# included.
 #
 # The steps run in the order of $STEPS (default: "tests speed ceiling
 # defaults precision augment"; the third session's order: what the first two
@@ -28,14 +33,11 @@
 # - speed: bench_speed.py --device cuda (estimator vs bare loop, images/s);
 # - ceiling: bench_lee_table.py, PseudoLabelCNNClassifier() defaults at 100
 #   labels, draw 0, with a longer schedule ($CEILING_SET, default
-#   "max_epochs=150": the Pseudo-Label epochs take 1.2 s each on an H200,
-#   two 20-epoch students of the network's width took 237 s there; today's
-#   two 10-epoch wide students are not measured on a GPU: about 430 s in
-#   all, if they cost the same). The second session's
-#   twice longer schedule (max_epochs=90 student_epochs=40) needed about
-#   650 s, more than one call may run;
+#   "max_epochs=150": 236 s on an H200 in the third session). The second
+#   session's twice longer schedule (max_epochs=90 student_epochs=40) needed
+#   about 650 s, more than one call may run;
 # - defaults: bench_lee_table.py, the defaults at 100 labels, draw 0 (test
-#   error and minutes; 312 s on an H200);
+#   error and minutes; 154 s on an H200);
 # - precision: bench_precision.py --device cuda, seconds per Pseudo-Label
 #   epoch of the defaults in float32 and bfloat16 (what precision="auto"
 #   should be on a GPU);
@@ -105,9 +107,9 @@ for name in ${STEPS:-$ALL_STEPS}; do
         tests/test_cuda.py ;;
     speed) step speed 60 150 python3 benchmarks/bench_speed.py --device cuda \
         --rounds 5 ;;
-    ceiling) step ceiling 420 540 python3 benchmarks/bench_lee_table.py \
+    ceiling) step ceiling 270 400 python3 benchmarks/bench_lee_table.py \
         --n-labeled 100 --configs 3 --device cuda --set $CEILING_SET ;;
-    defaults) step defaults 300 480 python3 benchmarks/bench_lee_table.py \
+    defaults) step defaults 180 300 python3 benchmarks/bench_lee_table.py \
         --n-labeled 100 --configs 3 --device cuda ;;
     precision) step precision 60 120 python3 benchmarks/bench_precision.py \
         --device cuda --rounds 2 --epochs 4 ;;
