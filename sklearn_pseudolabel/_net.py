@@ -312,8 +312,12 @@ class PseudoLabelNet(NeuralNetClassifier):
         """
         n = len(X) if rows is None else len(rows)
         module = self.predicting_module_
+        # Switching modes walks the whole module tree (tens of microseconds,
+        # host time a GPU step waits for): only when needed. The weight
+        # average, the teacher of each default step, stays in eval mode.
         was_training = module.training
-        module.eval()
+        if was_training:
+            module.eval()
         logits = []
         with torch.inference_mode():
             for i in range(0, n, INFERENCE_BATCH_SIZE):
@@ -326,13 +330,18 @@ class PseudoLabelNet(NeuralNetClassifier):
                     batch = view(batch)
                 with self.autocast():
                     logits.append(module(batch))
-        module.train(was_training)
+        if was_training:
+            module.train()
         return torch.cat(logits).float()
 
     # ------------------------------------------------------------ training
     def train_step_single(self, batch, **fit_params):
         """Loss = CE(labeled) + α(t) · mean over unlabeled of mask · CE(targets)."""
-        self._set_training(True)
+        # The module and criterion change modes together (``_set_training``;
+        # ``predict_logits`` restores what it changes), so one flag tells
+        # whether the walk over their trees is needed.
+        if not self.module_.training:
+            self._set_training(True)
         if self.refresh_due_:
             self._refresh_pool()
         X, y_labeled, pos_u = batch

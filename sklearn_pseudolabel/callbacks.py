@@ -52,7 +52,9 @@ class WeightAverage(Callback):
     def on_train_begin(self, net, **kwargs):
         """Start the average at the module's current weights."""
         self.steps_ = 0
-        self.model_ = copy.deepcopy(net.module_).requires_grad_(False)
+        # The average never trains: in eval mode for good, so that using it
+        # as the teacher switches no modes (predict_logits).
+        self.model_ = copy.deepcopy(net.module_).requires_grad_(False).eval()
         # The optimizer and batch norm update the live tensors in place, so
         # the pairs hold for the whole run.
         floats, self.counters_ = [], []

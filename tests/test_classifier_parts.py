@@ -439,6 +439,51 @@ def test_an_epoch_reads_the_device_a_fixed_number_of_times(digits_partial, monke
     assert len(reads[0]) == len(reads[1]) > 0
 
 
+@pytest.mark.parametrize("params", [dict(), dict(refresh="batch", ema_decay=0.9)])
+def test_a_training_step_switches_no_module_modes(digits_partial, monkeypatch, params):
+    """Neither the step nor its teacher walks a module tree to set train/eval
+    mode: host work a GPU step waits for. Counted over two fits that differ
+    in their steps per epoch, so that the per-epoch passes cancel out."""
+    X, y = digits_partial
+    calls = []
+    train = torch.nn.Module.train
+
+    def counted(module, mode=True):
+        calls[-1] += 1
+        return train(module, mode)
+
+    monkeypatch.setattr(torch.nn.Module, "train", counted)
+    steps = []
+    for batch_size_unlabeled in (32, 16):  # 10, then 19 steps per epoch
+        calls.append(0)
+        clf = make_clf(batch_size_unlabeled=batch_size_unlabeled, **params)
+        clf.fit(X, y)
+        steps.append(sum(clf.history_[:, "train_batch_count"]))
+    assert steps[1] > steps[0]
+    assert calls[0] == calls[1] > 0
+
+
+def test_the_step_trains_after_the_module_was_set_to_eval(digits_partial):
+    """A callback that leaves the network in eval mode (e.g. by predicting)
+    does not make the next steps train without dropout."""
+
+    class Evaluate(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            net.module_.eval()
+
+    class Modes(Callback):
+        def on_train_begin(self, net, **kwargs):
+            self.modes = []
+
+        def on_batch_end(self, net, training=False, **kwargs):
+            if training:
+                self.modes.append(net.module_.training)
+
+    clf = make_clf(callbacks=[Evaluate(), Modes()], max_epochs=3).fit(*digits_partial)
+    (modes,) = [c.modes for _, c in clf.net_.callbacks_ if isinstance(c, Modes)]
+    assert len(modes) > 3 and all(modes)
+
+
 class _SyncingMask(parts.Mask):
     def __call__(self, probs, pos):
         keep = probs[probs.amax(1) > 0.5]  # boolean index
