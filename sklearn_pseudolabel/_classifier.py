@@ -389,10 +389,10 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         students of the network's width) gave 1.16, 0.79, 0.90, 0.86 and
         0.88 % on the five label draws with 100 labels (mean 0.92 %;
         students of the network's width: 1.17, 0.86, 1.04, 0.87 and 0.90 %,
-        mean 0.97 %), and 0.58, 0.71 and 0.91 % with 3,000, 1,000 and 600
-        labels (two draws each; the network's width: 0.67, 0.74 and 0.93 %
-        on the same draws), in about the same fit time. A tuple needs the
-        default :class:`DropoutCNN` (``module=None``).
+        mean 0.97 %), and 0.60, 0.69, 0.88 and 0.85 % with 3,000, 1,000,
+        600 and 250 labels (draws 0 to 2; the network's width: 0.65, 0.72,
+        0.89 and 0.90 % on the same draws), in about the same fit time. A
+        tuple needs the default :class:`DropoutCNN` (``module=None``).
 
     lr : float, default=0.05
         Learning rate of SGD.
