@@ -21,9 +21,20 @@ from .parts import TrainingContext
 
 __all__ = ["PseudoLabelNet", "resolve_precision"]
 
-#: Batch size for inference (pseudo-label refresh, predict): larger than the
-#: training batches because no activations are kept for backward.
-INFERENCE_BATCH_SIZE = 1024
+#: Images per inference batch (teacher passes, refreshes, predictions), by
+#: device type. A GPU takes large batches: no activations are kept for
+#: backward. On a CPU a batch whose activations outgrow the caches runs
+#: slower: on 2 cores, the default network and its wide student predicted
+#: about 1.5 times as many images per second in batches of 128 as in batches
+#: of 1,024 (docs/benchmarks.md, "Inference batch size").
+_INFERENCE_BATCH_SIZES = {"cpu": 128}
+_INFERENCE_BATCH_SIZE = 1024
+
+
+def inference_batch_size(device):
+    """Return the number of images per inference batch on ``device``."""
+    return _INFERENCE_BATCH_SIZES.get(torch.device(device).type, _INFERENCE_BATCH_SIZE)
+
 
 # Sums accumulated on the device during an epoch, read once at its end (the
 # steps and unlabeled images are counted on the host).
@@ -165,7 +176,7 @@ class PseudoLabelNet(NeuralNetClassifier):
                 dataset, self.batch_size, self.batch_size_unlabeled, self.generator_
             )
             return self.stream_
-        return EvalBatches(dataset, INFERENCE_BATCH_SIZE)
+        return EvalBatches(dataset, inference_batch_size(self.device))
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         """Run skorch's pass over the batches, reading training losses once.
@@ -305,7 +316,7 @@ class PseudoLabelNet(NeuralNetClassifier):
         """Logits of device tensor ``X`` (or of its ``rows``), eval mode.
 
         Uses :attr:`predicting_module_`. Runs under ``torch.inference_mode`` in
-        batches of ``INFERENCE_BATCH_SIZE``, gathering ``rows`` batch by batch
+        batches of :func:`inference_batch_size`, gathering ``rows`` batch by batch
         so that no copy of the selected images is made. ``view``, a function
         of a batch, transforms each batch (in float32) before the network
         sees it: test-time augmentation.
@@ -318,14 +329,11 @@ class PseudoLabelNet(NeuralNetClassifier):
         was_training = module.training
         if was_training:
             module.eval()
+        size = inference_batch_size(X.device)
         logits = []
         with torch.inference_mode():
-            for i in range(0, n, INFERENCE_BATCH_SIZE):
-                batch = (
-                    X[i : i + INFERENCE_BATCH_SIZE]
-                    if rows is None
-                    else X[rows[i : i + INFERENCE_BATCH_SIZE]]
-                )
+            for i in range(0, n, size):
+                batch = X[i : i + size] if rows is None else X[rows[i : i + size]]
                 if view is not None:
                     batch = view(batch)
                 with self.autocast():

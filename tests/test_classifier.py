@@ -17,13 +17,14 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback, EarlyStopping
 
+import sklearn_pseudolabel._net
 from sklearn_pseudolabel import (
     PseudoLabelCNNClassifier,
     RandomDistortion,
     alpha_schedule,
 )
 from sklearn_pseudolabel._classifier import _predict_proba
-from sklearn_pseudolabel._net import resolve_precision
+from sklearn_pseudolabel._net import inference_batch_size, resolve_precision
 from sklearn_pseudolabel._test_time import AffineViews
 from sklearn_pseudolabel.callbacks import HeldOutAccuracy
 from sklearn_pseudolabel.parts import KeepAll
@@ -551,7 +552,7 @@ class _RecordForwards(Callback):
         )
 
 
-def test_refresh_runs_in_inference_mode_in_large_batches(digits):
+def test_refresh_runs_in_inference_mode_in_the_devices_batches(digits):
     X, y = digits
     X = np.tile(X, (4, 1))  # 1,600 rows: 1,500 unlabeled
     y = np.tile(y, 4)
@@ -560,11 +561,30 @@ def test_refresh_runs_in_inference_mode_in_large_batches(digits):
     clf = make_clf(max_epochs=2, T1=1, T2=1, callbacks=[recorder]).fit(X, y)
     calls = dict(clf.net_.callbacks_)["_RecordForwards"].calls
     refresh = [c for c in calls if c[1]]
-    # Epoch 1 refreshes 1,500 images in batches of 1,024 + 476, then the
-    # transduction pass labels the same 1,500 images.
-    assert [c[0] for c in refresh] == [1024, 476, 1024, 476]
+    # Epoch 1 refreshes 1,500 images in batches of 128 on a CPU (11 full
+    # ones and 92 images), then the transduction pass labels the same images.
+    assert inference_batch_size("cpu") == 128
+    assert [c[0] for c in refresh] == 2 * ([128] * 11 + [92])
     assert all(not training for _, _, training in refresh)
     assert all(training for _, inference, training in calls if not inference)
+
+
+@pytest.mark.parametrize(
+    "device, expected",
+    [("cpu", 128), (torch.device("cpu"), 128), ("cuda", 1024), ("cuda:1", 1024)],
+)
+def test_inference_batch_size_depends_on_the_device_type(device, expected):
+    assert inference_batch_size(device) == expected
+
+
+def test_predictions_do_not_depend_on_the_inference_batch_size(
+    fitted, digits_partial, monkeypatch
+):
+    # Each row's prediction is its own: no batch statistics in eval mode.
+    X, _ = digits_partial
+    proba = fitted.predict_proba(X)
+    monkeypatch.setitem(sklearn_pseudolabel._net._INFERENCE_BATCH_SIZES, "cpu", 7)
+    np.testing.assert_allclose(fitted.predict_proba(X), proba, rtol=1e-5, atol=1e-6)
 
 
 # --------------------------------------------------------- weight average
