@@ -21,12 +21,13 @@ from .parts import TrainingContext
 
 __all__ = ["PseudoLabelNet", "resolve_precision"]
 
-#: Images per inference batch (teacher passes, refreshes, predictions), by
-#: device type. A GPU takes large batches: no activations are kept for
-#: backward. On a CPU a batch whose activations outgrow the caches runs
-#: slower: on 2 cores, the default network and its wide student predicted
-#: about 1.5 times as many images per second in batches of 128 as in batches
-#: of 1,024 (docs/benchmarks.md, "Inference batch size").
+#: Images per batch of the passes over many images (refreshes, transduction,
+#: validation, predictions), by device type. A GPU takes large batches: no
+#: activations are kept for backward. On a CPU a batch whose activations
+#: outgrow the caches runs slower: on 2 cores the default network predicted
+#: 12,200 images/s in batches of 128 against 6,100 in batches of 1,024, its
+#: wide student 3,600 against 2,000 (docs/benchmarks.md, "Inference batch
+#: size"). A step's teacher labels its unlabeled batch in one pass.
 _INFERENCE_BATCH_SIZES = {"cpu": 128}
 _INFERENCE_BATCH_SIZE = 1024
 
@@ -312,14 +313,15 @@ class PseudoLabelNet(NeuralNetClassifier):
         module = average.module_ if average is not None else None
         return module if module is not None else self.module_
 
-    def predict_logits(self, X, rows=None, view=None):
+    def predict_logits(self, X, rows=None, view=None, batch_size=None):
         """Logits of device tensor ``X`` (or of its ``rows``), eval mode.
 
         Uses :attr:`predicting_module_`. Runs under ``torch.inference_mode`` in
-        batches of :func:`inference_batch_size`, gathering ``rows`` batch by batch
-        so that no copy of the selected images is made. ``view``, a function
-        of a batch, transforms each batch (in float32) before the network
-        sees it: test-time augmentation.
+        batches of ``batch_size`` images (default: :func:`inference_batch_size`
+        of the device), gathering ``rows`` batch by batch so that no copy of
+        the selected images is made. ``view``, a function of a batch,
+        transforms each batch (in float32) before the network sees it:
+        test-time augmentation.
         """
         n = len(X) if rows is None else len(rows)
         module = self.predicting_module_
@@ -329,7 +331,7 @@ class PseudoLabelNet(NeuralNetClassifier):
         was_training = module.training
         if was_training:
             module.eval()
-        size = inference_batch_size(X.device)
+        size = batch_size or inference_batch_size(X.device)
         logits = []
         with torch.inference_mode():
             for i in range(0, n, size):

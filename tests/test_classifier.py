@@ -569,6 +569,31 @@ def test_refresh_runs_in_inference_mode_in_the_devices_batches(digits):
     assert all(training for _, inference, training in calls if not inference)
 
 
+def test_batch_teacher_labels_each_unlabeled_batch_in_one_pass(digits):
+    X, y = digits
+    X = np.tile(X, (4, 1))  # 1,600 rows: 1,500 unlabeled
+    y = np.tile(y, 4)
+    y[100:] = -1
+    recorder = _RecordForwards()
+    clf = make_clf(
+        max_epochs=2,
+        T1=1,
+        T2=1,
+        refresh="batch",
+        batch_size=32,
+        batch_size_unlabeled=300,
+        callbacks=[recorder],
+    ).fit(X, y)
+    calls = dict(clf.net_.callbacks_)["_RecordForwards"].calls
+    # Epoch 2 (alpha > 0): before each training pass over 32 labeled and 300
+    # unlabeled images, the teacher's one eval pass over the 300 (more than
+    # a CPU's inference batch).
+    assert 300 > inference_batch_size("cpu")
+    i = next(i for i, c in enumerate(calls) if c == (332, False, True))
+    epoch_2 = calls[i - 1 : i - 1 + 2 * 5]
+    assert epoch_2 == [(300, True, False), (332, False, True)] * 5
+
+
 @pytest.mark.parametrize(
     "device, expected",
     [("cpu", 128), (torch.device("cpu"), 128), ("cuda", 1024), ("cuda:1", 1024)],
