@@ -109,9 +109,28 @@ def sync(device):
         torch.cuda.synchronize()
 
 
+def cpu_model():
+    """Return the CPU's model name and whether it has AMX tiles.
+
+    A fit's ``precision="auto"`` and its speed depend on both. Read from
+    Linux's /proc/cpuinfo; elsewhere, the architecture.
+    """
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = dict(
+                line.split(":", 1) for line in f if ":" in line and line.strip()
+            )
+    except OSError:
+        return platform.processor() or platform.machine()
+    info = {key.strip(): value.strip() for key, value in info.items()}
+    amx = "amx_tile" in info.get("flags", "").split()
+    name = info.get("model name", platform.machine())
+    return f"{name}, {'with' if amx else 'without'} AMX"
+
+
 def machine(device="cpu"):
     """One line describing where the numbers were measured."""
-    where = f"{os.cpu_count()} CPU cores ({platform.processor() or platform.machine()})"
+    where = f"{os.cpu_count()} CPU cores ({cpu_model()})"
     if str(device).startswith("cuda") and torch.cuda.is_available():
         where += f", GPU {torch.cuda.get_device_name()}"
     return (
