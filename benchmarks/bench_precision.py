@@ -6,8 +6,9 @@ Each measurement is a fresh process (``--worker``) that fits
 durations (skorch's ``dur``; every epoch trains on both streams). The
 variants run in interleaved rounds, so that the machine's drift hits them
 alike; the section reports each round, the median and the ratio to the first
-variant. ``--baseline PATH`` adds a variant run with ``PYTHONPATH=PATH``, e.g.
-a worktree of an older commit (float32, whatever layout that code used)::
+variant. ``--baseline PATH`` adds, before each precision, a variant run with
+``PYTHONPATH=PATH``, e.g. a worktree of an older commit (a code without the
+``precision`` parameter runs float32 only)::
 
     git worktree add /tmp/old f781241
     .venv/bin/python benchmarks/bench_precision.py --baseline /tmp/old --rounds 3
@@ -80,7 +81,7 @@ def measure(args, precision, pythonpath=None):
         env=env,
     )
     print(f"  ({result['code']})", flush=True)
-    return result["seconds_per_epoch"]
+    return result["seconds_per_epoch"], result["fit_seconds"]
 
 
 def main():
@@ -104,14 +105,22 @@ def main():
     on_cpu = args.device == "cpu"
     section = args.section or ("precision" if on_cpu else f"precision-{args.device}")
 
-    variants = [(f"{p} (this commit)", p, None) for p in args.precision]
-    if args.baseline:
-        variants.insert(0, ("float32 (baseline)", "float32", args.baseline))
+    variants = []
+    for p in args.precision:
+        if args.baseline:
+            variants.append((f"{p} (baseline)", p, args.baseline))
+        variants.append((f"{p} (this commit)", p, None))
     seconds = {name: [] for name, _, _ in variants}
+    fits = {name: [] for name, _, _ in variants}
     for r in range(args.rounds):
         for name, precision, path in variants:
-            seconds[name].append(measure(args, precision, path))
-            print(f"round {r}: {name}: {seconds[name][-1]:.2f} s/epoch", flush=True)
+            epoch, fit = measure(args, precision, path)
+            seconds[name].append(epoch)
+            fits[name].append(fit)
+            print(
+                f"round {r}: {name}: {epoch:.2f} s/epoch, fit {fit:.1f} s",
+                flush=True,
+            )
     first = statistics.median(seconds[variants[0][0]])
     rows = [
         [
@@ -119,6 +128,7 @@ def main():
             ", ".join(f"{s:.2f}" for s in values),
             f"{statistics.median(values):.2f}",
             f"{first / statistics.median(values):.2f}×",
+            f"{statistics.median(fits[name]):.1f}",
         ]
         for name, values in seconds.items()
     ]
@@ -134,7 +144,8 @@ def main():
         "Seconds per epoch of `PseudoLabelCNNClassifier()` (its defaults: "
         "134 steps of 64 labeled + 448 unlabeled images, teacher pass, "
         "student pass and backward, EMA update) on all 60,000 MNIST images with "
-        f"100 labels, {args.epochs} epochs per fit, median of the fit's epochs; "
+        f"100 labels, {args.epochs} epochs per fit, median of the fit's epochs "
+        "(the whole fit adds loading and `transduction_`); "
         f"each fit a fresh process with {args.threads} threads on device "
         f"`{args.device}`, variants interleaved over {args.rounds} rounds, "
         "nothing else running. "
@@ -142,7 +153,14 @@ def main():
         + baseline
         + "\n\n"
         + table(
-            ["variant", "s/epoch per round", "median", "speed-up vs first row"], rows
+            [
+                "variant",
+                "s/epoch per round",
+                "median",
+                "speed-up vs first row",
+                "whole fit (s), median",
+            ],
+            rows,
         )
     )
     title = f"Seconds per epoch by precision ({args.device})"
