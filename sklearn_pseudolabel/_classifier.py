@@ -119,10 +119,12 @@ _AUTO_WIDE_STUDENT_EPOCHS = 10
 #: between is a choice.
 _AUTO_STUDENT_MIN_UNLABELED = 10_000
 #: student_rounds="auto": two students with fewer labeled rows than this, else
-#: one. Measured on MNIST (screens), a second student helped on each of five
-#: draws with 100 labels and not with 600, 1,000 or 3,000 (one draw each);
-#: the bound between is a choice.
-_AUTO_TWO_STUDENTS_MAX_LABELED = 500
+#: one. Measured end to end on MNIST with the wide students, a second one
+#: lowered the test error at 100 and 250 labels and from 0.88 to 0.78 % on
+#: average at 600 (three draws), and gained 0.01-0.02 points at 1,000 and
+#: 3,000 labels (draw 0) for 2.5 to 3.5 more minutes; the bound between 600
+#: and 1,000 is a choice.
+_AUTO_TWO_STUDENTS_MAX_LABELED = 1000
 #: T2=None: the unlabeled weight reaches alpha_f after this share of the run.
 _AUTO_RAMP = 0.1
 #: augmenter="auto": the share of labeled images that get a random stroke.
@@ -240,7 +242,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     After the Pseudo-Label epochs, with many unlabeled rows, a fresh network
     twice as wide (the *student*, ``student_epochs``, ``student_channels``)
     is trained on the labels the
-    Pseudo-Label network gives the unlabeled rows (with fewer than 500
+    Pseudo-Label network gives the unlabeled rows (with fewer than 1,000
     labels, then a second one on the first one's labels: ``student_rounds``);
     the last is the model that predicts, by default from the image and 8
     fixed warps of it (``test_time_augmentation``).
@@ -248,7 +250,8 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     The network is :class:`DropoutCNN` (or any torch module, ``module``),
     trained through skorch with SGD. The defaults are the library's measured
     best recipe at a CPU budget (MNIST in 16 to 21 minutes on 2 cores in
-    float32, up to 27 while the host ran slow; see the user guide): a
+    float32, up to 27 while the host ran slow, 13 to 17 in bfloat16 on a
+    CPU with AMX; see the user guide): a
     batch-normalised CNN, a mean teacher labelling the clean unlabeled
     images per batch, a 0.95 confidence threshold, a weak augmentation of
     the labeled images (with random strokes across half of them), cosine
@@ -366,14 +369,17 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         Number of students, one after the other, each trained on the labels
         of the network before it (the first on the Pseudo-Label network's).
         Unused without a student (``student_epochs``). ``"auto"``: 2 with
-        fewer than 500 labeled rows, else 1. Screened on MNIST, a second
-        student on the first one's labels (with test-time augmentation)
-        lowered the test error on each of five label draws with 100 labels,
-        from 1.03 to 0.98 % on average, for 2.4 more minutes of fit; with
-        600, 1,000 and 3,000 labels it gave 0.73 → 0.83, 0.78 → 0.75 and
-        0.65 → 0.65 % (one draw each): no gain for its time. End to end
-        with 100 labels, two students of the network's width gave 0.97 %
-        over the five draws, one student 1.03 %.
+        fewer than 1,000 labeled rows, else 1. End to end on MNIST with the
+        wide students of ``student_channels="auto"`` (docs/benchmarks.md,
+        "Lee's table"), a second student gave 0.71, 0.66 and 0.97 % on three
+        label draws with 600 labels (one student: 0.86, 0.84 and 0.95 %;
+        0.78 against 0.88 % on average), and 0.73 % with 1,000 labels and
+        0.62 % with 3,000 (draw 0; one student: 0.75 and 0.63 %), for about
+        2.5 more minutes of fit on 2 CPU cores (10 student epochs and the
+        labels with the warps): worth its time below 1,000 labels only. With
+        students of the network's width, a second one lowered the error on
+        each of five label draws with 100 labels (1.03 to 0.98 % on
+        average).
 
     student_channels : tuple of int, "auto" or None, default="auto"
         Output channels of the students' convolution layers, one per layer

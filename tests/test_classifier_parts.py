@@ -581,9 +581,10 @@ def test_automatic_student_channels(params, expected):
     "params, n_labeled, expected",
     [
         (dict(), 100, 2),
-        (dict(), 499, 2),
-        # 500 labeled rows or more: one student.
-        (dict(), 500, 1),
+        (dict(), 600, 2),
+        (dict(), 999, 2),
+        # 1,000 labeled rows or more: one student.
+        (dict(), 1_000, 1),
         (dict(), 3_000, 1),
         (dict(student_rounds=3), 3_000, 3),
         (dict(student_rounds=1), 100, 1),
