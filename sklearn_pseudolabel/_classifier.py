@@ -120,10 +120,10 @@ _AUTO_WIDE_STUDENT_EPOCHS = 10
 _AUTO_STUDENT_MIN_UNLABELED = 10_000
 #: student_rounds="auto": two students with fewer labeled rows than this, else
 #: one. Measured end to end on MNIST with the wide students, a second one
-#: lowered the test error at 100 and 250 labels and from 0.88 to 0.78 % on
-#: average at 600 (three draws), and gained 0.01-0.02 points at 1,000 and
-#: 3,000 labels (draw 0) for 2.5 to 3.5 more minutes; the bound between 600
-#: and 1,000 is a choice.
+#: lowered the test error from 0.88 to 0.78 % on average at 600 labels
+#: (three draws), and by 0.01-0.02 points at 1,000 and 3,000 labels (three
+#: fits) for about 2.5 more minutes; the bound between 600 and 1,000 is a
+#: choice.
 _AUTO_TWO_STUDENTS_MAX_LABELED = 1000
 #: T2=None: the unlabeled weight reaches alpha_f after this share of the run.
 _AUTO_RAMP = 0.1
@@ -373,8 +373,9 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         wide students of ``student_channels="auto"`` (docs/benchmarks.md,
         "Lee's table"), a second student gave 0.71, 0.66 and 0.97 % on three
         label draws with 600 labels (one student: 0.86, 0.84 and 0.95 %;
-        0.78 against 0.88 % on average), and 0.73 % with 1,000 labels and
-        0.62 % with 3,000 (draw 0; one student: 0.75 and 0.63 %), for about
+        0.78 against 0.88 % on average), 0.73 and 0.64 % on draws 0 and 1
+        with 1,000 labels (one student: 0.75 and 0.65 %) and 0.62 % with
+        3,000 (draw 0; one student: 0.63 %), for about
         2.5 more minutes of fit on 2 CPU cores (10 student epochs and the
         labels with the warps): worth its time below 1,000 labels only. With
         students of the network's width, a second one lowered the error on
