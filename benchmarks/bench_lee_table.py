@@ -18,7 +18,7 @@ library, beside Lee's published rows (his network is an MLP 784-5000-10):
   the measured recipe, run length ``max_epochs="auto"``, students twice as
   wide as the Pseudo-Label network (``student_channels="auto"``;
   ``student_epochs="auto"``: 10 epochs each on MNIST;
-  ``student_rounds="auto"``: two below 1,000 labels, else one) and the last
+  ``student_rounds="auto"``: two) and the last
   student's predictions averaged over 8 fixed warps
   (``test_time_augmentation="auto"``);
 - the defaults with students of the Pseudo-Label network's width, trained
@@ -33,7 +33,7 @@ library, beside Lee's published rows (his network is an MLP 784-5000-10):
   defaults with one student round; 60 Pseudo-Label epochs, no student, and
   test-time augmentation (the defaults from 500 labels on, before students
   joined them there); the defaults with one wide student (the defaults from
-  500 to 999 labels before ``student_rounds="auto"`` trained two there).
+  500 labels on before ``student_rounds="auto"`` trained two there).
 
 CPU budget of the first three (2 cores): the reference network and step of
 ``REFERENCE`` (``_report.py``) scaled down: the CNN has 16/32/64 filters, each
@@ -222,8 +222,9 @@ def configurations(epochs, lr_decay):
     # "PseudoLabelCNNClassifier() defaults"; the runs of today's defaults made
     # before the change carry ``run_overrides`` (what they were run with).
     configs[NARROW] = narrow
-    # The defaults from 500 to 999 labels before student_rounds="auto" trained
-    # two students below 1,000 labels (below 500 before): one wide student.
+    # The defaults from 500 labels on before student_rounds="auto" trained two
+    # students whatever the number of labels (below 500 before): one wide
+    # student.
     # Their runs carry this name and ``run_as`` "PseudoLabelCNNClassifier()
     # defaults"; the runs of today's defaults made before the change (with
     # ``--set student_rounds=2``) carry it in ``run_overrides``.
@@ -499,11 +500,11 @@ def report():
         "sets nothing but the seed (`max_epochs='auto'`: on MNIST, 45 "
         "Pseudo-Label epochs of 448 unlabeled + 64 labeled images per step, "
         "then 10-epoch students (`student_epochs`) twice as wide "
-        "(`student_channels`, 32/64/128 channels): two with fewer than 1,000 "
-        "labels (`student_rounds`), each on the labels of the network before "
-        "it, written '45 + 2 × 10 epochs', one from 1,000 labels on, "
-        "'45 + 10 epochs'; from 500 to 999 labels one until the change, "
-        f"row '{ONE_WIDE}'). Before the wide students the defaults trained "
+        "(`student_channels`, 32/64/128 channels): two (`student_rounds`), "
+        "each on the labels of the network before it, written "
+        "'45 + 2 × 10 epochs'; from 500 labels on one, '45 + 10 epochs', "
+        f"until the change, row '{ONE_WIDE}'). Before the wide students the "
+        "defaults trained "
         f"students of the network's width for 20 epochs (row '{NARROW}'). "
         "Before the student round the defaults ran 60 "
         "Pseudo-Label epochs and no student (row 'defaults without the student "
@@ -554,8 +555,8 @@ def report():
         f"defaults') are '{NARROW}', and the runs of today's defaults made "
         "before the change (with `--set student_channels=(32,64,128) "
         "student_epochs=10`, or a 30-epoch run with wide 20-epoch students) "
-        "carry what they set in `run_overrides`; the defaults' runs at 600 "
-        "labels before two students joined them there (run as "
+        "carry what they set in `run_overrides`; the defaults' runs from 500 "
+        "labels on before two students joined them there (run as "
         f"'PseudoLabelCNNClassifier() defaults') are '{ONE_WIDE}', and the "
         "runs made before the change with `--set student_rounds=2` carry it "
         "in `run_overrides`.\n\n"

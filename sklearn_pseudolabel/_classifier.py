@@ -118,13 +118,13 @@ _AUTO_WIDE_STUDENT_EPOCHS = 10
 #: labels; the student hurt on the demo's 1,157 unlabeled digits. The bound
 #: between is a choice.
 _AUTO_STUDENT_MIN_UNLABELED = 10_000
-#: student_rounds="auto": two students with fewer labeled rows than this, else
-#: one. Measured end to end on MNIST with the wide students, a second one
-#: lowered the test error from 0.88 to 0.78 % on average at 600 labels
-#: (three draws), and by 0.01-0.02 points at 1,000 and 3,000 labels (three
-#: fits) for about 2.5 more minutes; the bound between 600 and 1,000 is a
-#: choice.
-_AUTO_TWO_STUDENTS_MAX_LABELED = 1000
+#: student_rounds="auto": this many students. Measured end to end on MNIST
+#: with the wide students, a second one lowered the test error on six of
+#: seven fits from 600 to 3,000 labels (0.88 to 0.78 % on average at 600,
+#: 0.70 to 0.685 at 1,000, 0.635 to 0.585 at 3,000) for about 2.5 more
+#: minutes of fit, and with students of the network's width at 100 labels
+#: on each of five draws.
+_AUTO_STUDENT_ROUNDS = 2
 #: T2=None: the unlabeled weight reaches alpha_f after this share of the run.
 _AUTO_RAMP = 0.1
 #: augmenter="auto": the share of labeled images that get a random stroke.
@@ -242,8 +242,8 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     After the Pseudo-Label epochs, with many unlabeled rows, a fresh network
     twice as wide (the *student*, ``student_epochs``, ``student_channels``)
     is trained on the labels the
-    Pseudo-Label network gives the unlabeled rows (with fewer than 1,000
-    labels, then a second one on the first one's labels: ``student_rounds``);
+    Pseudo-Label network gives the unlabeled rows, then a second one on the
+    first one's labels (``student_rounds``);
     the last is the model that predicts, by default from the image and 8
     fixed warps of it (``test_time_augmentation``).
 
@@ -368,19 +368,19 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
     student_rounds : int or "auto", default="auto"
         Number of students, one after the other, each trained on the labels
         of the network before it (the first on the Pseudo-Label network's).
-        Unused without a student (``student_epochs``). ``"auto"``: 2 with
-        fewer than 1,000 labeled rows, else 1. End to end on MNIST with the
-        wide students of ``student_channels="auto"`` (docs/benchmarks.md,
-        "Lee's table"), a second student gave 0.71, 0.66 and 0.97 % on three
-        label draws with 600 labels (one student: 0.86, 0.84 and 0.95 %;
-        0.78 against 0.88 % on average), 0.73 and 0.64 % on draws 0 and 1
-        with 1,000 labels (one student: 0.75 and 0.65 %) and 0.62 % with
-        3,000 (draw 0; one student: 0.63 %), for about
-        2.5 more minutes of fit on 2 CPU cores (10 student epochs and the
-        labels with the warps): worth its time below 1,000 labels only. With
-        students of the network's width, a second one lowered the error on
-        each of five label draws with 100 labels (1.03 to 0.98 % on
-        average).
+        Unused without a student (``student_epochs``). ``"auto"``: 2. End
+        to end on MNIST with the wide students of ``student_channels="auto"``
+        (docs/benchmarks.md, "Lee's table"), a second student gave 0.71,
+        0.66 and 0.97 % on three label draws with 600 labels (one student:
+        0.86, 0.84 and 0.95 %; 0.78 against 0.88 % on average), 0.73 and
+        0.64 % on draws 0 and 1 with 1,000 labels (one student: 0.75 and
+        0.65 %) and 0.62 and 0.55 % with 3,000 (one student: 0.63 and
+        0.64 %), for about 2.5 more minutes of fit on 2 CPU cores (10
+        student epochs and the labels with the warps; 13.9 to 16.9 minutes
+        per fit in bfloat16 on a CPU with AMX, about 20 estimated in float32
+        without AMX). With students of the network's width, a second one
+        lowered the error on each of five label draws with 100 labels (1.03
+        to 0.98 % on average).
 
     student_channels : tuple of int, "auto" or None, default="auto"
         Output channels of the students' convolution layers, one per layer
@@ -968,7 +968,7 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             student_epochs = self._student_epochs(len(y), n_unlabeled)
             if student_epochs and T1 < max_epochs:
                 # Each student learns the labels of the network before it.
-                for round_ in range(self._student_rounds(len(y) - n_unlabeled)):
+                for round_ in range(self._student_rounds()):
                     student = self._build_student(
                         net if student is None else student,
                         views,
@@ -1031,11 +1031,11 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
             return None
         return tuple(2 * c for c in self.channels)
 
-    def _student_rounds(self, n_labeled):
-        """``student_rounds``, "auto" resolved for ``n_labeled`` labeled rows."""
+    def _student_rounds(self):
+        """``student_rounds``, "auto" resolved."""
         if self.student_rounds != "auto":
             return self.student_rounds
-        return 2 if n_labeled < _AUTO_TWO_STUDENTS_MAX_LABELED else 1
+        return _AUTO_STUDENT_ROUNDS
 
     def _build_student(
         self, net, views, X, y, image_shape, classes, seed, valid, student_epochs

@@ -578,20 +578,11 @@ def test_automatic_student_channels(params, expected):
 
 
 @pytest.mark.parametrize(
-    "params, n_labeled, expected",
-    [
-        (dict(), 100, 2),
-        (dict(), 600, 2),
-        (dict(), 999, 2),
-        # 1,000 labeled rows or more: one student.
-        (dict(), 1_000, 1),
-        (dict(), 3_000, 1),
-        (dict(student_rounds=3), 3_000, 3),
-        (dict(student_rounds=1), 100, 1),
-    ],
+    "params, expected",
+    [(dict(), 2), (dict(student_rounds=3), 3), (dict(student_rounds=1), 1)],
 )
-def test_automatic_student_rounds(params, n_labeled, expected):
-    assert PseudoLabelCNNClassifier(**params)._student_rounds(n_labeled) == expected
+def test_automatic_student_rounds(params, expected):
+    assert PseudoLabelCNNClassifier(**params)._student_rounds() == expected
 
 
 def test_automatic_augmenter_follows_the_images():
