@@ -650,9 +650,9 @@ def test_ema_teacher_labels_the_pool(digits_partial, monkeypatch):
     teachers = []
     original = PseudoLabelNet.predict_logits
 
-    def spy(self, X, rows=None):
+    def spy(self, X, rows=None, **kwargs):
         teachers.append(self.predicting_module_ is self.module_)
-        return original(self, X, rows)
+        return original(self, X, rows, **kwargs)
 
     monkeypatch.setattr(PseudoLabelNet, "predict_logits", spy)
     make_clf(ema_decay=0.9).fit(X, y)
@@ -680,9 +680,9 @@ def test_batch_refresh_teacher_sees_clean_images(
     seen = []
     original = PseudoLabelNet.predict_logits
 
-    def spy(self, X, rows=None):
+    def spy(self, X, rows=None, **kwargs):
         seen.append(X.clone() if rows is None else None)
-        return original(self, X, rows)
+        return original(self, X, rows, **kwargs)
 
     monkeypatch.setattr(PseudoLabelNet, "predict_logits", spy)
     clf = make_clf(
@@ -709,9 +709,9 @@ def test_lee_batch_refresh_uses_the_training_pass(digits_partial, monkeypatch):
     calls = []
     original = PseudoLabelNet.predict_logits
 
-    def spy(self, X, rows=None):
+    def spy(self, X, rows=None, **kwargs):
         calls.append(rows)
-        return original(self, X, rows)
+        return original(self, X, rows, **kwargs)
 
     monkeypatch.setattr(PseudoLabelNet, "predict_logits", spy)
     make_clf(refresh="batch", teacher="training_pass").fit(X, y)

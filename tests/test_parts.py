@@ -146,14 +146,17 @@ def test_training_pass_teacher_is_detached_softmax():
 
 def test_eval_teacher_asks_the_net_for_clean_logits():
     class _Net:
-        def predict_logits(self, X):
+        def predict_logits(self, X, batch_size=None):
+            self.batch_size = batch_size
             with torch.inference_mode():
                 return X * 2.0
 
     X = torch.tensor([[1.0, 0.0], [0.0, 3.0]])
-    probs = EvalTeacher().probabilities(_Net(), X, logits=None)
+    net = _Net()
+    probs = EvalTeacher().probabilities(net, X, logits=None)
     torch.testing.assert_close(probs, F.softmax(2 * X, 1))
     assert not probs.is_inference()  # usable in the autograd graph
+    assert net.batch_size == len(X)  # the step's batch in one pass
 
 
 # -------------------------------------------------------------------- views
