@@ -552,14 +552,20 @@ class _RecordForwards(Callback):
         )
 
 
-def test_refresh_runs_in_inference_mode_in_the_devices_batches(digits):
+def _forwards(digits, **params):
+    """(batch size, inference mode, training mode) of each forward of a fit
+    on 1,600 rows, 1,500 of them unlabeled, two epochs, alpha > 0 from the
+    second."""
     X, y = digits
-    X = np.tile(X, (4, 1))  # 1,600 rows: 1,500 unlabeled
+    X = np.tile(X, (4, 1))
     y = np.tile(y, 4)
     y[100:] = -1
-    recorder = _RecordForwards()
-    clf = make_clf(max_epochs=2, T1=1, T2=1, callbacks=[recorder]).fit(X, y)
-    calls = dict(clf.net_.callbacks_)["_RecordForwards"].calls
+    clf = make_clf(max_epochs=2, T1=1, T2=1, callbacks=[_RecordForwards()], **params)
+    return dict(clf.fit(X, y).net_.callbacks_)["_RecordForwards"].calls
+
+
+def test_refresh_runs_in_inference_mode_in_the_devices_batches(digits):
+    calls = _forwards(digits)
     refresh = [c for c in calls if c[1]]
     # Epoch 1 refreshes 1,500 images in batches of 128 on a CPU (11 full
     # ones and 92 images), then the transduction pass labels the same images.
@@ -570,21 +576,7 @@ def test_refresh_runs_in_inference_mode_in_the_devices_batches(digits):
 
 
 def test_batch_teacher_labels_each_unlabeled_batch_in_one_pass(digits):
-    X, y = digits
-    X = np.tile(X, (4, 1))  # 1,600 rows: 1,500 unlabeled
-    y = np.tile(y, 4)
-    y[100:] = -1
-    recorder = _RecordForwards()
-    clf = make_clf(
-        max_epochs=2,
-        T1=1,
-        T2=1,
-        refresh="batch",
-        batch_size=32,
-        batch_size_unlabeled=300,
-        callbacks=[recorder],
-    ).fit(X, y)
-    calls = dict(clf.net_.callbacks_)["_RecordForwards"].calls
+    calls = _forwards(digits, refresh="batch", batch_size=32, batch_size_unlabeled=300)
     # Epoch 2 (alpha > 0): before each training pass over 32 labeled and 300
     # unlabeled images, the teacher's one eval pass over the 300 (more than
     # a CPU's inference batch).
