@@ -24,10 +24,11 @@ __all__ = ["PseudoLabelNet", "resolve_precision"]
 #: Images per batch of the passes over many images (refreshes, transduction,
 #: validation, predictions), by device type. A GPU takes large batches: no
 #: activations are kept for backward. On a CPU a batch whose activations
-#: outgrow the caches runs slower: on 2 cores the default network predicted
-#: 12,200 images/s in batches of 128 against 6,100 in batches of 1,024, its
-#: wide student 3,600 against 2,000 (docs/benchmarks.md, "Inference batch
-#: size"). A step's teacher labels its unlabeled batch in one pass.
+#: outgrow the caches runs slower: batches of 128 predicted 1.8 to 2.0 times
+#: as many images per second as batches of 1,024 on 2 AMD EPYC cores in
+#: float32, 2.8 to 2.9 times on 2 Intel Xeon cores with AMX in bfloat16 (the
+#: default network and its wide student; docs/benchmarks.md, "Inference
+#: batch size"). A step's teacher labels its unlabeled batch in one pass.
 _INFERENCE_BATCH_SIZES = {"cpu": 128}
 _INFERENCE_BATCH_SIZE = 1024
 
