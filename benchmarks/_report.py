@@ -117,9 +117,7 @@ def cpu_model():
     """
     try:
         with open("/proc/cpuinfo") as f:
-            info = dict(
-                line.split(":", 1) for line in f if ":" in line and line.strip()
-            )
+            info = dict(line.split(":", 1) for line in f if ":" in line)
     except OSError:
         return platform.processor() or platform.machine()
     info = {key.strip(): value.strip() for key, value in info.items()}

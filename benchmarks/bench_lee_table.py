@@ -224,10 +224,10 @@ def configurations(epochs, lr_decay):
     configs[NARROW] = narrow
     # The defaults from 500 labels on before student_rounds="auto" trained two
     # students whatever the number of labels (below 500 before): one wide
-    # student.
-    # Their runs carry this name and ``run_as`` "PseudoLabelCNNClassifier()
-    # defaults"; the runs of today's defaults made before the change (with
-    # ``--set student_rounds=2``) carry it in ``run_overrides``.
+    # student. Their runs carry this name and ``run_as``
+    # "PseudoLabelCNNClassifier() defaults"; the runs of today's defaults made
+    # before the change (with ``--set student_rounds=2``) carry it in
+    # ``run_overrides``.
     configs[ONE_WIDE] = dict(student_rounds=1)
     return configs
 

@@ -77,5 +77,5 @@ class EvalTeacher(Teacher):
         # One pass over the step's batch: chunks of the device's inference
         # batch size made whole epochs slower on a CPU. Clone out of inference
         # mode: the result feeds the autograd graph.
-        logits = net.predict_logits(X, batch_size=max(len(X), 1))
+        logits = net.predict_logits(X, batch_size=len(X))
         return F.softmax(logits, dim=1).clone()
