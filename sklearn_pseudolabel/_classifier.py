@@ -119,11 +119,11 @@ _AUTO_WIDE_STUDENT_EPOCHS = 10
 #: between is a choice.
 _AUTO_STUDENT_MIN_UNLABELED = 10_000
 #: student_rounds="auto": this many students. Measured end to end on MNIST
-#: with the wide students, a second one lowered the test error on six of
-#: seven fits from 600 to 3,000 labels (0.88 to 0.78 % on average at 600,
-#: 0.70 to 0.685 at 1,000, 0.635 to 0.585 at 3,000) for about 2.5 more
-#: minutes of fit, and with students of the network's width at 100 labels
-#: on each of five draws.
+#: with the wide students, a second one lowered the test error on seven of
+#: nine fits from 600 to 3,000 labels (on average over draws 0 to 2, 0.88 to
+#: 0.78 % at 600, 0.69 to 0.65 at 1,000, 0.60 to 0.57 at 3,000) for about
+#: 2.5 more minutes of fit, and with students of the network's width at 100
+#: labels on each of five draws.
 _AUTO_STUDENT_ROUNDS = 2
 #: T2=None: the unlabeled weight reaches alpha_f after this share of the run.
 _AUTO_RAMP = 0.1
@@ -372,15 +372,15 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         to end on MNIST with the wide students of ``student_channels="auto"``
         (docs/benchmarks.md, "Lee's table"), a second student gave 0.71,
         0.66 and 0.97 % on three label draws with 600 labels (one student:
-        0.86, 0.84 and 0.95 %; 0.78 against 0.88 % on average), 0.73 and
-        0.64 % on draws 0 and 1 with 1,000 labels (one student: 0.75 and
-        0.65 %) and 0.62 and 0.55 % with 3,000 (one student: 0.63 and
-        0.64 %), for about 2.5 more minutes of fit on 2 CPU cores (10
-        student epochs and the labels with the warps; 13.9 to 16.9 minutes
-        per fit in bfloat16 on a CPU with AMX, about 20 estimated in float32
-        without AMX). With students of the network's width, a second one
-        lowered the error on each of five label draws with 100 labels (1.03
-        to 0.98 % on average).
+        0.86, 0.84 and 0.95 %; 0.78 against 0.88 % on average), 0.73, 0.64
+        and 0.58 % with 1,000 labels (one student: 0.75, 0.65 and 0.66 %)
+        and 0.62, 0.55 and 0.55 % with 3,000 (one student: 0.63, 0.64 and
+        0.53 %), for about 2.5 more minutes of fit on 2 CPU cores (10
+        student epochs and the labels with the warps; 12.8 to 16.9 minutes
+        per fit in bfloat16 on a CPU with AMX; in float32 without AMX not
+        measured, estimated 20 to 24). With students of the network's
+        width, a second one lowered the error on each of five label draws
+        with 100 labels (1.03 to 0.98 % on average).
 
     student_channels : tuple of int, "auto" or None, default="auto"
         Output channels of the students' convolution layers, one per layer
