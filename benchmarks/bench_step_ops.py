@@ -38,7 +38,7 @@ from _report import (
 from bench_speed import BATCH, BATCH_U, bare_loop
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from sklearn_pseudolabel import PseudoLabelCNNClassifier, fetch_mnist, hide_labels
+from sklearn_pseudolabel import PseudoLabelCNNClassifier, _net, fetch_mnist, hide_labels
 
 #: Operations that only make a new view or record metadata: no kernel.
 NO_KERNEL = {
@@ -88,15 +88,21 @@ def main():
         report()
         return
     X_all, y_all = fetch_mnist(data_home=mnist_home(), return_X_y=True)
+    # Counted as on a GPU: the passes over the pool in its inference batches
+    # (on a CPU, batches of 128 would add a pass's operations per 128 images,
+    # which the difference of two fits would count as the steps'), in float32.
+    _net._INFERENCE_BATCH_SIZES = {}
     runs = {
         "bare PyTorch loop (bench_speed.py)": (
-            lambda X, y: bare_loop(X, y, 1, "cpu"),
+            lambda X, y: bare_loop(X, y, 1, "cpu", REFERENCE["channels"]),
             BATCH,
             BATCH_U,
         ),
         "PseudoLabelCNNClassifier(**REFERENCE)": (
             lambda X, y: PseudoLabelCNNClassifier(
-                **{**REFERENCE, "max_epochs": 1, "T1": 0, "T2": 0}, random_state=0
+                **{**REFERENCE, "max_epochs": 1, "T1": 0, "T2": 0},
+                precision="float32",
+                random_state=0,
             ).fit(X, y),
             BATCH,
             BATCH_U,
@@ -105,7 +111,12 @@ def main():
     defaults = PseudoLabelCNNClassifier().get_params()
     runs["PseudoLabelCNNClassifier() defaults (α = alpha_f from the first step)"] = (
         lambda X, y: PseudoLabelCNNClassifier(
-            max_epochs=1, T1=0, T2=0, student_epochs=0, random_state=0
+            max_epochs=1,
+            T1=0,
+            T2=0,
+            student_epochs=0,
+            precision="float32",
+            random_state=0,
         ).fit(X, y),
         defaults["batch_size"],
         defaults["batch_size_unlabeled"],
@@ -171,8 +182,13 @@ def report():
         "that the epoch's own work cancels out. The first two rows do the same "
         "work as `bench_speed.py`; the defaults' step also asks its teacher "
         "(the weight average) for the unlabeled batch, augments the labeled "
-        "one and updates the average. The counts do not depend on the machine "
-        "and are what a launch-bound GPU step pays for; they are not timings. "
+        "one and updates the average. Counted as a GPU runs the fits: float32 "
+        "(`precision='auto'` there) and the passes over the unlabeled pool in "
+        "the GPU's inference batches of 1,024 (on a CPU they are 128 images: "
+        "the pool's passes would add about 16 operations per step), as the "
+        "runs of the first three commits below did on a CPU without AMX, "
+        "before those batches. The counts do not depend on the machine and "
+        "are what a launch-bound GPU step pays for; they are not timings. "
         f"Latest run: commit {latest[0]['commit']}.\n\nEvery run "
         "(`benchmarks/results/step_ops.jsonl`), kernels per step:\n\n"
     )

@@ -585,7 +585,8 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         ``train_loss_labeled``, ``train_loss_unlabeled``,
         ``pseudo_label_confident`` (mean mask weight: the fraction kept by a
         threshold), ``pseudo_label_changed`` (fraction of the unlabeled
-        images whose predicted class changed since they were last seen),
+        images whose pseudo-label changed over the epoch, from the one of
+        the epoch's start to the last),
         ``dur``, of the Pseudo-Label epochs. E.g. ``clf.history_[:, "alpha"]``.
         The student's record is ``student_net_.history``.
 

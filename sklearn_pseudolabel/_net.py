@@ -38,9 +38,10 @@ def inference_batch_size(device):
     return _INFERENCE_BATCH_SIZES.get(torch.device(device).type, _INFERENCE_BATCH_SIZE)
 
 
-# Sums accumulated on the device during an epoch, read once at its end (the
-# steps and unlabeled images are counted on the host).
-_LOSS_L, _LOSS_U, _KEPT, _CHANGED, _COMPARED = range(5)
+# What the steps of an epoch keep on the device (their labeled and unlabeled
+# losses, the mask's weights), summed once at the epoch's end: a step adds no
+# operation of its own for them. The unlabeled images are counted on the host.
+_LOSS_L, _LOSS_U, _KEPT = range(3)
 
 
 def resolve_precision(precision, device):
@@ -236,7 +237,7 @@ class PseudoLabelNet(NeuralNetClassifier):
         """Seed the training RNGs and start the parts."""
         super().on_train_begin(net, X=X, y=y, **kwargs)
         self.generator_ = torch.Generator().manual_seed(self.seed)
-        self.pool_probs_ = self.last_labels_ = None
+        self.pool_probs_ = self.last_labels_ = self.epoch_start_labels_ = None
         self.refresh_due_ = False
         labeled = y[y >= 0]
         n_classes = len(self.classes_)
@@ -259,12 +260,12 @@ class PseudoLabelNet(NeuralNetClassifier):
         for name in (
             "generator_",
             "stream_",
-            "sums_",
-            "step_sums_",
-            "epoch_steps_",
+            "records_",
             "epoch_seen_",
+            "epoch_kept_",
             "pool_probs_",
             "last_labels_",
+            "epoch_start_labels_",
             "refresh_due_",
         ):
             self.__dict__.pop(name, None)
@@ -276,8 +277,13 @@ class PseudoLabelNet(NeuralNetClassifier):
         self.alpha_ = alpha_schedule(epoch, self.alpha_f, self.T1, self.T2)
         self.history.record("alpha", self.alpha_)
         self.history.record("lr", self.optimizer_.param_groups[0]["lr"])
-        self.sums_ = torch.zeros(5, device=self.device)
-        self.epoch_steps_ = self.epoch_seen_ = 0
+        self.records_ = ([], [], [])
+        self.epoch_seen_ = self.epoch_kept_ = 0
+        # Each epoch that uses the unlabeled images sees every one of them
+        # (``TwoStreamBatches``): the labels it starts from are compared with
+        # the ones it ends with, once, rather than at every step.
+        if self.last_labels_ is not None:
+            self.epoch_start_labels_ = self.last_labels_.clone()
         stream = self.stream_
         stream.use_unlabeled = self.alpha_ > 0 and stream.n_unlabeled > 0
         # The refresh runs at the epoch's first step, inside skorch's epoch
@@ -286,19 +292,26 @@ class PseudoLabelNet(NeuralNetClassifier):
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         """Record the epoch's labeled / unlabeled losses and pseudo-label stats."""
-        sums = self.sums_.tolist()  # the epoch's only extra device sync
-        steps, seen = max(self.epoch_steps_, 1), self.epoch_seen_
-        compared = sums[_COMPARED]
+        records, seen = self.records_, self.epoch_seen_
+        steps = max(len(records[_LOSS_L]), 1)
+        zero = torch.zeros((), device=self.device)
+        sums = [torch.cat(r).sum(dtype=torch.float32) if r else zero for r in records]
+        start = self.epoch_start_labels_
+        if seen and start is not None:
+            known = start >= 0
+            changed = (known & (start != self.last_labels_)).sum(dtype=torch.float32)
+            sums += [changed, known.sum(dtype=torch.float32)]
+        else:
+            sums += [zero, zero]
+        # The epoch's only extra device sync.
+        loss_l, loss_u, kept, changed, compared = torch.stack(sums).tolist()
         nan = float("nan")
-        self.history.record("train_loss_labeled", sums[_LOSS_L] / steps)
+        self.history.record("train_loss_labeled", loss_l / steps)
+        self.history.record("train_loss_unlabeled", loss_u / steps if seen else nan)
+        kept += self.epoch_kept_
+        self.history.record("pseudo_label_confident", kept / seen if seen else nan)
         self.history.record(
-            "train_loss_unlabeled", sums[_LOSS_U] / steps if seen else nan
-        )
-        self.history.record(
-            "pseudo_label_confident", sums[_KEPT] / seen if seen else nan
-        )
-        self.history.record(
-            "pseudo_label_changed", sums[_CHANGED] / compared if compared else nan
+            "pseudo_label_changed", changed / compared if compared else nan
         )
         super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
 
@@ -364,20 +377,19 @@ class PseudoLabelNet(NeuralNetClassifier):
         if len(pos_u) and not self.teacher.uses_training_pass:
             probs = self._teacher_probabilities(X_unlabeled, None, pos_u)
         # The views are made in float32: only the network runs in ``precision``.
-        X_student = torch.cat(self.views.student(X_labeled, X_unlabeled))
+        views = self.views.student(X_labeled, X_unlabeled)
+        # Views that keep the images as they are need no copy of the batch.
+        same = views[0] is X_labeled and views[1] is X_unlabeled
+        X_student = X if same else torch.cat(views)
         with self.autocast():
             logits = self.infer(X_student).float()
         loss = self.get_loss(logits[:n_labeled], y_labeled, X=X, training=True)
-        # The step's statistics, in the order of the sums: added in one go.
-        self.step_sums_ = [loss.detach()]
+        self.records_[_LOSS_L].append(loss.detach().reshape(1))
         if len(pos_u):
             logits_u = logits[n_labeled:]
             if probs is None:
                 probs = self._teacher_probabilities(X_unlabeled, logits_u, pos_u)
             loss = loss + self.alpha_ * self.unlabeled_loss(logits_u, probs, pos_u)
-        step_sums = self.step_sums_
-        self.sums_[: len(step_sums)].add_(torch.stack(step_sums))
-        self.epoch_steps_ += 1
         loss.backward()
         return {"loss": loss, "y_pred": logits}
 
@@ -403,26 +415,28 @@ class PseudoLabelNet(NeuralNetClassifier):
         """
         probs = self.alignment(probs)
         weights = self.mask(probs, pos)
-        per_sample = F.cross_entropy(logits, self.targets(probs), reduction="none")
+        targets = self.targets(probs)
         # Lee's normalisation: divide by the unlabeled batch size n'.
-        loss = (weights * per_sample).mean()
-        self._record_unlabeled(loss, weights, probs.argmax(dim=1), pos)
+        if weights is None:
+            loss = F.cross_entropy(logits, targets)
+        else:
+            per_sample = F.cross_entropy(logits, targets, reduction="none")
+            loss = (weights * per_sample).mean()
+        # Hard targets are the predicted classes the statistics record.
+        labels = targets if targets.ndim == 1 else probs.argmax(dim=1)
+        self._record_unlabeled(loss, weights, labels, pos)
         return loss
 
     def _record_unlabeled(self, loss, weights, labels, pos):
-        """Add a step's unlabeled statistics to its device sums."""
+        """Keep a step's unlabeled loss, mask weights and labels for the epoch's."""
         self.epoch_seen_ += len(pos)
+        self.records_[_LOSS_U].append(loss.detach().reshape(1))
+        if weights is None:
+            self.epoch_kept_ += len(pos)
+        else:
+            self.records_[_KEPT].append(weights.detach())
         if self.last_labels_ is None:
             self.last_labels_ = torch.full(
                 (self.stream_.n_unlabeled,), -1, dtype=torch.long, device=self.device
             )
-        previous = self.last_labels_[pos]
-        known = previous >= 0
-        changed = (known & (previous != labels)).sum(dtype=torch.float32)
-        self.step_sums_ += [
-            loss.detach(),
-            weights.sum(dtype=torch.float32),
-            changed,
-            known.sum(dtype=torch.float32),
-        ]
         self.last_labels_[pos] = labels

@@ -151,6 +151,7 @@ class _CheckEpochPseudoLabels(Callback):
     def initialize(self):
         self.checked = 0
         self.epochs = []
+        self.labels = []
         return self
 
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
@@ -167,6 +168,7 @@ class _CheckEpochPseudoLabels(Callback):
         assert not net.refresh_due_
         torch.testing.assert_close(net.pool_probs_, self.expected)
         self.epochs.append(len(net.history))
+        self.labels.append(self.expected.argmax(dim=1))
         self.checked += 1
 
 
@@ -175,6 +177,11 @@ def test_epoch_refresh_labels_whole_pool_with_current_net(digits_partial):
     clf = make_clf(callbacks=[_CheckEpochPseudoLabels()]).fit(X, y)
     check = dict(clf.net_.callbacks_)["_CheckEpochPseudoLabels"]
     assert check.checked == 2 and check.epochs == [3, 4]  # alpha > 0 (1-based)
+    # Every unlabeled image is seen once an epoch and labeled from the pool:
+    # the changed fraction is the refreshes' disagreement.
+    before, after = check.labels
+    changed = clf.history_[-1, "pseudo_label_changed"]
+    assert changed == pytest.approx((before != after).float().mean().item())
 
 
 def test_batch_refresh_differs_from_epoch_refresh(fitted, digits_partial):

@@ -91,7 +91,7 @@ def test_distribution_alignment_running_mean_starts_at_prior():
 
 # -------------------------------------------------------------------- masks
 def test_keep_all_and_fixed_threshold(probs):
-    torch.testing.assert_close(KeepAll()(probs, None), torch.ones(4))
+    assert KeepAll()(probs, None) is None  # no weights: the plain mean
     torch.testing.assert_close(
         FixedThreshold(0.6)(probs, None), torch.tensor([1.0, 1.0, 1.0, 0.0])
     )
