@@ -115,6 +115,7 @@ def main():
             T1=0,
             T2=0,
             student_epochs=0,
+            test_time_augmentation=False,
             precision="float32",
             random_state=0,
         ).fit(X, y),
@@ -182,7 +183,11 @@ def report():
         "that the epoch's own work cancels out. The first two rows do the same "
         "work as `bench_speed.py`; the defaults' step also asks its teacher "
         "(the weight average) for the unlabeled batch, augments the labeled "
-        "one and updates the average. Counted as a GPU runs the fits: float32 "
+        "one and updates the average; it predicts `transduction_` in one "
+        "view, as the defaults did before `test_time_augmentation` (its 9 "
+        "views of the pool, spread over the steps, would add about 131 "
+        "operations per step: the fit's end, not its steps). Counted as a GPU "
+        "runs the fits: float32 "
         "(`precision='auto'` there) and the passes over the unlabeled pool in "
         "the GPU's inference batches of 1,024 (on a CPU they are 128 images: "
         "the pool's passes would add about 16 operations per step), as the "

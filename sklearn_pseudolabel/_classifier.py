@@ -377,8 +377,10 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         and 0.62, 0.55 and 0.55 % with 3,000 (one student: 0.63, 0.64 and
         0.53 %), for about 2.5 more minutes of fit on 2 CPU cores (10
         student epochs and the labels with the warps; 12.8 to 16.9 minutes
-        per fit in bfloat16 on a CPU with AMX; in float32 without AMX not
-        measured, estimated 20 to 24). With students of the network's
+        per fit in bfloat16 on a CPU with AMX; in float32, 20.6 to 21.4
+        minutes at 250, 600 and 3,000 labels and 18.4 to 26.5 at 100, at or
+        over a 20-minute budget, where ``student_rounds=1`` saves about 4
+        minutes). With students of the network's
         width, a second one lowered the error on each of five label draws
         with 100 labels (1.03 to 0.98 % on average).
 
