@@ -153,6 +153,8 @@ def main():
     clf = PseudoLabelCNNClassifier(
         **{**REFERENCE, "max_epochs": 1, "T1": 0, "T2": 0, "channels": channels},
         device=args.device,
+        # The bare loop's precision ("auto" would be bfloat16 on a CPU with AMX).
+        precision="float32",
         random_state=0,
     )
     clf.fit(X[:2000], y[:2000])
@@ -251,7 +253,8 @@ def main():
         f"{n_steps} steps of {BATCH} + {BATCH_U} images per epoch "
         f"({images_per_epoch:,} training images, plus the refresh forward pass over "
         f"the unlabeled images), {args.rounds} rounds of one epoch each, alternating, "
-        f"device `{args.device}`; ratios: median of the per-round ratios "
+        f"device `{args.device}`, float32 on both sides; ratios: median of the "
+        "per-round ratios "
         "(min–max in brackets). "
         f"Epoch times: ours {[round(d, 2) for d in ours]}, bare "
         f"{[round(d, 2) for d in bare]}."
