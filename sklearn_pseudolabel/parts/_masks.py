@@ -26,9 +26,9 @@ class KeepAll(Mask):
     """Every pseudo-label counts fully (Lee, 2013).
 
     Returns None rather than a tensor of ones: the step then takes the plain
-    mean of the cross-entropies, without making, multiplying and summing
-    weights (three device operations of each step; what a GPU step of the
-    small networks here pays for is mostly its launches).
+    mean of the cross-entropies, without making and multiplying weights
+    (device operations of each step; what a GPU step of the small networks
+    here pays for is mostly its launches).
 
     Examples
     --------
