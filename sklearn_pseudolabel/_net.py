@@ -428,7 +428,7 @@ class PseudoLabelNet(NeuralNetClassifier):
         return loss
 
     def _record_unlabeled(self, loss, weights, labels, pos):
-        """Keep a step's unlabeled loss, mask weights and labels for the epoch's."""
+        """Keep a step's unlabeled loss, mask weights and labels for the epoch's end."""
         self.epoch_seen_ += len(pos)
         self.records_[_LOSS_U].append(loss.detach().reshape(1))
         if weights is None:
