@@ -378,11 +378,11 @@ class PseudoLabelCNNClassifier(ClassifierMixin, BaseEstimator):
         0.53 %), for about 2.5 more minutes of fit on 2 CPU cores (10
         student epochs and the labels with the warps; 12.8 to 16.9 minutes
         per fit in bfloat16 on a CPU with AMX; in float32, 20.6 to 21.4
-        minutes at 250, 600, 1,000 and 3,000 labels and 18.4 to 26.5 at 100, at or
-        over a 20-minute budget, where ``student_rounds=1`` saves about 4
-        minutes). With students of the network's width, a second one
-        lowered the error on each of five label draws with 100 labels (1.03
-        to 0.98 % on average).
+        minutes at 250, 600, 1,000 and 3,000 labels and 18.4 to 26.5 at
+        100, at or over a 20-minute budget, where ``student_rounds=1`` saves
+        about 4 minutes). With students of the network's width, a second
+        one lowered the error on each of five label draws with 100 labels
+        (1.03 to 0.98 % on average).
 
     student_channels : tuple of int, "auto" or None, default="auto"
         Output channels of the students' convolution layers, one per layer
