@@ -1,0 +1,321 @@
+"""Accuracy against the number of labels: MNIST, the defaults, fresh label draws.
+
+All 60,000 official training images, ``n`` of them labeled
+(``hide_labels(y, n, random_state=draw)``, balanced: n / 10 per digit), the
+others -1; ``PseudoLabelCNNClassifier(random_state=draw)`` with nothing else
+set; the test error on the official 10,000 test images, which each fit
+touches once.
+
+``--split validation`` is the protocol for choosing settings: the last
+10,000 training images, labelled, are held out of the training pool and
+score the fit; the test images are not read.
+
+Every run is one line of ``benchmarks/results/accuracy.jsonl``: the draw, the
+error, the fit's minutes and how busy the other processes kept the CPU during
+it (a fit that shared the cores has no valid minutes), the resolved
+configuration and its hash, the command and the commit. The report pools the
+runs of one configuration hash, one precision and one split:
+
+    .venv/bin/python benchmarks/bench_accuracy.py --n-labeled 100 --draws 100 101
+    .venv/bin/python benchmarks/bench_accuracy.py --report-only
+"""
+
+import argparse
+import ast
+import hashlib
+import json
+import os
+import time
+
+import numpy as np
+from _report import ROOT, log_run, mnist_home, read_log, table, write_section
+from sklearn.metrics import confusion_matrix
+
+from sklearn_pseudolabel import PseudoLabelCNNClassifier, fetch_mnist, hide_labels
+
+LOG = ROOT / "benchmarks" / "results" / "accuracy.jsonl"
+
+#: The label draws that chose the defaults (on the test set, before the
+#: validation protocol existed): never reported as fresh.
+TUNING_DRAWS = tuple(range(5))
+
+#: Training images held out, labelled, by ``--split validation``.
+N_VALIDATION = 10_000
+
+#: Test error targets (%), by number of labels.
+TARGETS = {100: 1.0, 250: 0.9, 600: 0.8, 1000: 0.7, 3000: 0.6}
+
+#: Published MNIST test errors (%): method -> {labels: (mean, std or None)}.
+#: Mean ± std over the authors' label draws, as their papers report them.
+PUBLISHED = {
+    "Lee (2013), dropNN + PL + DAE (MLP)": {
+        100: (10.49, None),
+        600: (4.01, None),
+        1000: (3.46, None),
+        3000: (2.69, None),
+    },
+    "Ladder, conv-small Γ (Rasmus et al., 2015)": {100: (0.89, 0.50)},
+    "Improved GAN (Salimans et al., 2016)": {100: (0.93, 0.07)},
+    "Bad GAN (Dai et al., 2017)": {100: (0.80, 0.10)},
+}
+
+
+def _cpu_jiffies():
+    """Return the busy jiffies of all CPUs, from /proc/stat (None elsewhere)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields[:8]) - idle
+
+
+def _other_load(busy_before, busy_after, own_seconds, seconds):
+    """Share of the CPUs that other processes kept busy during a fit."""
+    if busy_before is None:
+        return None
+    busy = (busy_after - busy_before) / os.sysconf("SC_CLK_TCK")
+    return round(max(busy - own_seconds, 0.0) / (seconds * os.cpu_count()), 3)
+
+
+def resolved_configuration(clf):
+    """The parameters a user set and what the fitted ``clf`` resolved."""
+    defaults = PseudoLabelCNNClassifier().get_params(deep=False)
+    params = clf.get_params(deep=False)
+    changed = {
+        k: repr(v)
+        for k, v in params.items()
+        if k not in ("random_state", "verbose") and repr(v) != repr(defaults[k])
+    }
+    return {"params": changed, "plan": {k: _resolved(clf, k) for k in PLAN_FIELDS}}
+
+
+#: What a fit resolved, as fitted attributes (``<name>_``).
+PLAN_FIELDS = (
+    "max_epochs",
+    "T1",
+    "T2",
+    "student_epochs",
+    "student_rounds",
+    "student_channels",
+    "augmenter",
+    "augmenter_unlabeled",
+    "test_time_augmentation",
+    "precision",
+)
+
+
+def _resolved(clf, name):
+    """The fitted value of ``name`` (its repr unless a number, string or bool)."""
+    if hasattr(clf, name + "_"):
+        value = getattr(clf, name + "_")
+    else:  # before the resolved values were fitted attributes
+        value = _legacy_resolved(clf, name)
+    if isinstance(value, tuple):
+        value = list(value)
+    if value is None or isinstance(value, (bool, int, float, str, list)):
+        return value
+    return " ".join(repr(value).split())
+
+
+def _legacy_resolved(clf, name):
+    students = clf.student_histories_
+    student = clf.student_net_
+    return {
+        "max_epochs": lambda: clf.net_.max_epochs,
+        "T1": lambda: clf.net_.T1,
+        "T2": lambda: clf.net_.T2,
+        "student_epochs": lambda: len(students[0]) if students else 0,
+        "student_rounds": lambda: len(students),
+        "student_channels": lambda: (
+            student.module__channels if student is not None else None
+        ),
+        "augmenter": lambda: clf.net_.views.labeled,
+        "augmenter_unlabeled": lambda: clf.net_.views.unlabeled,
+        "precision": lambda: clf.net_.precision,
+    }[name]()
+
+
+def config_hash(config):
+    """Short hash of a resolved configuration."""
+    text = json.dumps(config, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def run_one(X, y, X_eval, y_eval, n_labeled, draw, params):
+    """Fit on draw ``draw`` of ``n_labeled`` labels; return the run's record."""
+    y_partial = hide_labels(y, n_labeled, random_state=draw)
+    clf = PseudoLabelCNNClassifier(random_state=draw, **params)
+    busy = _cpu_jiffies()
+    own = time.process_time()
+    start = time.perf_counter()
+    clf.fit(X, y_partial)
+    seconds = time.perf_counter() - start
+    load = _other_load(busy, _cpu_jiffies(), time.process_time() - own, seconds)
+    predicted = clf.predict(X_eval)
+    unlabeled = y_partial == -1
+    config = resolved_configuration(clf)
+    return dict(
+        n_labeled=n_labeled,
+        draw=draw,
+        error=round(100 * float(np.mean(predicted != y_eval)), 3),
+        transduction_error=round(
+            100 * float(np.mean(clf.transduction_[unlabeled] != y[unlabeled])), 3
+        ),
+        confusion=confusion_matrix(y_eval, predicted).tolist(),
+        fit_minutes=round(seconds / 60, 2),
+        other_load=load,
+        precision=config["plan"]["precision"],
+        config=config,
+        config_hash=config_hash(config),
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n-labeled", type=int, nargs="+", default=[100])
+    parser.add_argument("--draws", type=int, nargs="+", default=[100])
+    parser.add_argument("--split", choices=["test", "validation"], default="test")
+    parser.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        nargs="+",
+        default=[],
+        type=_override,
+        help="a parameter other than its default (a Python literal)",
+    )
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    if not args.report_only:
+        if args.split == "test" and set(args.draws) & set(TUNING_DRAWS):
+            parser.error(f"draws {TUNING_DRAWS} tuned the defaults: not fresh")
+        X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
+        if args.split == "test":
+            X_eval, y_eval = fetch_mnist(
+                subset="test", data_home=mnist_home(), return_X_y=True
+            )
+        else:
+            X, X_eval = X[:-N_VALIDATION], X[-N_VALIDATION:]
+            y, y_eval = y[:-N_VALIDATION], y[-N_VALIDATION:]
+        for n in args.n_labeled:
+            for draw in args.draws:
+                run = run_one(X, y, X_eval, y_eval, n, draw, dict(args.set))
+                log_run(LOG, dict(split=args.split, **run))
+                print(
+                    f"{n} labels, draw {draw} ({args.split}): {run['error']:.2f} % "
+                    f"in {run['fit_minutes']:.1f} min "
+                    f"(other load {run['other_load']})",
+                    flush=True,
+                )
+    report()
+
+
+def _override(text):
+    """``"key=value"`` -> ``(key, value)``, the value a Python literal."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, ast.literal_eval(value)
+
+
+#: A fit's minutes count when other processes used less than this share of
+#: the CPUs during it.
+CLEAN_LOAD = 0.05
+
+
+def _summary(values, digits=2):
+    """``mean ± sample std (n)``; one value as itself."""
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f} (n=1)"
+    return (
+        f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f} "
+        f"(n={len(values)})"
+    )
+
+
+def report():
+    """Rebuild the ``accuracy`` section from every test-split run of the log."""
+    runs = [r for r in read_log(LOG) if r["split"] == "test"]
+    counts = sorted({r["n_labeled"] for r in runs} | set(TARGETS))
+    header = ["configuration"] + [f"{n} labels" for n in counts]
+    groups = {}
+    for r in runs:
+        key = (r["config_hash"], r["precision"])
+        groups.setdefault(key, []).append(r)
+    errors, draws, minutes, configs = [], [], [], []
+    for (digest, precision), group in groups.items():
+        name = f"`{digest}` ({precision})"
+        by_n = {n: [r for r in group if r["n_labeled"] == n] for n in counts}
+        errors.append(
+            [name] + [_summary([r["error"] for r in by_n[n]]) for n in counts]
+        )
+        draws.append(
+            [name]
+            + [
+                ", ".join(f"{r['draw']}: {r['error']:.2f}" for r in by_n[n]) or "–"
+                for n in counts
+            ]
+        )
+        minutes.append(
+            [name]
+            + [
+                _summary(
+                    [
+                        r["fit_minutes"]
+                        for r in by_n[n]
+                        if r["other_load"] is not None
+                        and r["other_load"] < CLEAN_LOAD
+                    ],
+                    1,
+                )
+                for n in counts
+            ]
+        )
+        config = group[0]["config"]
+        commits = sorted({r["commit"] for r in group})
+        configs.append(
+            f"- `{digest}`: parameters set {config['params'] or 'none (defaults)'}; "
+            f"resolved on MNIST: `{json.dumps(config['plan'], sort_keys=True)}`; "
+            f"commit(s) {', '.join(commits)}"
+        )
+    targets = [
+        ["target"] + [f"≤ {TARGETS[n]:.1f}" if n in TARGETS else "–" for n in counts]
+    ]
+    published = [
+        [f"published: {name}"]
+        + [
+            "–"
+            if n not in row
+            else f"{row[n][0]:.2f}" + (f" ± {row[n][1]:.2f}" if row[n][1] else "")
+            for n in counts
+        ]
+        for name, row in PUBLISHED.items()
+    ]
+    body = (
+        "Test error (%) on the official 10,000 MNIST test images, mean ± sample "
+        "standard deviation over label draws (n draws):\n\n"
+        + table(header, errors + targets + published)
+        + "\n\nEach draw (`draw: test error %`):\n\n"
+        + table(header, draws)
+        + "\n\nFit minutes, from the fits that had the CPU to themselves "
+        f"(other processes below {CLEAN_LOAD:.0%} of it):\n\n"
+        + table(header, minutes)
+        + "\n\nConfigurations (a row pools the runs of one hash and one "
+        "precision):\n\n"
+        + "\n".join(configs)
+        + "\n\nLabel draws: `hide_labels(y, n, random_state=draw)` and "
+        "`random_state=draw`. Draws "
+        + ", ".join(map(str, TUNING_DRAWS))
+        + " chose the defaults and are never reported here; every draw above "
+        "was fitted once, after the configuration was fixed. Published rows "
+        "are the authors' own figures (their networks and protocols), not "
+        "rerun here."
+    )
+    write_section("accuracy", "Accuracy against the number of labels (MNIST)", body)
+
+
+if __name__ == "__main__":
+    main()
