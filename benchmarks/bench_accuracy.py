@@ -80,7 +80,7 @@ def _other_load(busy_before, busy_after, own_seconds, seconds):
 
 
 def resolved_configuration(clf):
-    """The parameters a user set and what the fitted ``clf`` resolved."""
+    """Return the parameters a user set and what the fitted ``clf`` resolved."""
     defaults = PseudoLabelCNNClassifier().get_params(deep=False)
     params = clf.get_params(deep=False)
     changed = {
@@ -107,7 +107,7 @@ PLAN_FIELDS = (
 
 
 def _resolved(clf, name):
-    """The fitted value of ``name`` (its repr unless a number, string or bool)."""
+    """Return the fitted value of ``name`` (a repr unless plain data)."""
     if hasattr(clf, name + "_"):
         value = getattr(clf, name + "_")
     else:  # before the resolved values were fitted attributes
@@ -266,8 +266,7 @@ def report():
                     [
                         r["fit_minutes"]
                         for r in by_n[n]
-                        if r["other_load"] is not None
-                        and r["other_load"] < CLEAN_LOAD
+                        if r["other_load"] is not None and r["other_load"] < CLEAN_LOAD
                     ],
                     1,
                 )
