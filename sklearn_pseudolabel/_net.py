@@ -2,11 +2,12 @@
 
 Only skorch's documented hooks are overridden (``get_iterator``,
 ``run_single_epoch``, ``train_step_single``, ``validation_step``,
-``evaluation_step``, ``on_train_begin`` / ``on_train_end``, ``on_epoch_begin``
-/ ``on_epoch_end``, ``_default_callbacks``); the optimizer step, callbacks,
+``evaluation_step``, ``on_train_begin`` / ``on_train_end``,
+``on_epoch_begin``, ``_default_callbacks``); the optimizer step, callbacks,
 history, printing and device handling are skorch's own. What a step does
 with the unlabeled images is decided by the parts
-(:mod:`sklearn_pseudolabel.parts`) the net is given.
+(:mod:`sklearn_pseudolabel.parts`) the net is given; the epoch's statistics
+are a callback's (:class:`PseudoLabelStatistics`).
 """
 
 import torch
@@ -17,64 +18,10 @@ from skorch.dataset import get_len
 
 from ._batches import EvalBatches, TwoStreamBatches
 from ._schedule import alpha_schedule
+from ._statistics import PseudoLabelStatistics
 from .parts import TrainingContext
 
-__all__ = ["PseudoLabelNet", "resolve_precision"]
-
-#: Images per batch of the passes over many images (refreshes, transduction,
-#: validation, predictions), by device type. A GPU takes large batches: no
-#: activations are kept for backward. On a CPU a batch whose activations
-#: outgrow the caches runs slower: batches of 128 predicted 1.8 to 2.0 times
-#: as many images per second as batches of 1,024 on 2 AMD EPYC cores in
-#: float32, 2.8 to 2.9 times on 2 Intel Xeon cores with AMX in bfloat16 (the
-#: default network and its wide student; docs/benchmarks.md, "Inference
-#: batch size"). A step's teacher labels its unlabeled batch in one pass.
-_INFERENCE_BATCH_SIZES = {"cpu": 128}
-_INFERENCE_BATCH_SIZE = 1024
-
-
-def inference_batch_size(device):
-    """Return the number of images per inference batch on ``device``."""
-    return _INFERENCE_BATCH_SIZES.get(torch.device(device).type, _INFERENCE_BATCH_SIZE)
-
-
-# What the steps of an epoch keep on the device (their labeled and unlabeled
-# losses, the mask's weights), summed once at the epoch's end: a step adds no
-# operation of its own for them. The unlabeled images are counted on the host.
-_LOSS_L, _LOSS_U, _KEPT = range(3)
-
-
-def resolve_precision(precision, device):
-    """Return ``precision``, ``"auto"`` resolved for ``device``.
-
-    ``"auto"`` is ``"bfloat16"`` on a CPU with Intel AMX tile units, where
-    the defaults' epochs on MNIST took 1.4x less time at the same test error
-    (docs/benchmarks.md), and ``"float32"`` elsewhere: on a CPU with
-    AVX512-BF16 instructions but no AMX the gain was within the noise
-    (1.09x, two rounds), older CPUs emulate bfloat16, and on an H200 GPU,
-    where the defaults' small steps are bound by kernel launches, it was
-    1.04x (two rounds).
-
-    Examples
-    --------
-    >>> from sklearn_pseudolabel._net import resolve_precision
-    >>> resolve_precision("float32", "cpu")
-    'float32'
-    >>> resolve_precision("auto", "cpu") in {"float32", "bfloat16"}
-    True
-    """
-    if precision != "auto":
-        return precision
-    if torch.device(device).type == "cpu" and _cpu_has_amx():
-        return "bfloat16"
-    return "float32"
-
-
-def _cpu_has_amx():
-    """Whether this CPU has Intel AMX tile units (torch's own probe)."""
-    # A private function of torch.cpu (torch >= 2.3); without it, no.
-    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
-    return bool(probe is not None and probe())
+__all__ = ["PseudoLabelNet"]
 
 
 class PseudoLabelNet(NeuralNetClassifier):
@@ -89,12 +36,13 @@ class PseudoLabelNet(NeuralNetClassifier):
     alpha_f, T1, T2 : float, int, int
         The α(t) schedule, see :func:`alpha_schedule`.
 
-    refresh : {"epoch", "batch"}
-        When the teacher labels: the whole pool at the start of each epoch,
-        or each unlabeled batch at its step.
-
     views, teacher, alignment, targets, mask : parts
         See :mod:`sklearn_pseudolabel.parts`.
+
+    pool : EpochPool or None
+        With ``refresh="epoch"``, the unlabeled pool labelled at the start of
+        each epoch, which the steps read instead of asking ``teacher``; None
+        when the teacher labels each unlabeled batch at its step.
 
     batch_size_unlabeled : int
         Unlabeled images per step.
@@ -106,6 +54,11 @@ class PseudoLabelNet(NeuralNetClassifier):
         Precision of the forward passes: ``"bfloat16"`` runs them under
         ``torch.autocast`` (weights, gradients, optimizer and losses stay
         float32; logits come back as float32).
+
+    inference_batch_size : int, default=1024
+        Images per batch of the passes that only predict (refreshes,
+        validation, predictions). A step's teacher labels its unlabeled
+        batch in one pass.
     """
 
     def __init__(
@@ -114,30 +67,32 @@ class PseudoLabelNet(NeuralNetClassifier):
         alpha_f,
         T1,
         T2,
-        refresh,
         views,
         teacher,
         alignment,
         targets,
         mask,
+        pool,
         batch_size_unlabeled,
         seed,
         precision="float32",
+        inference_batch_size=1024,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.alpha_f = alpha_f
         self.T1 = T1
         self.T2 = T2
-        self.refresh = refresh
         self.views = views
         self.teacher = teacher
         self.alignment = alignment
         self.targets = targets
         self.mask = mask
+        self.pool = pool
         self.batch_size_unlabeled = batch_size_unlabeled
         self.seed = seed
         self.precision = precision
+        self.inference_batch_size = inference_batch_size
 
     @property
     def _default_callbacks(self):
@@ -159,13 +114,15 @@ class PseudoLabelNet(NeuralNetClassifier):
         return [
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("pseudo_label_statistics", PseudoLabelStatistics()),
             *valid,
             ("print_log", PrintLog()),
         ]
 
     @property
     def _parts(self):
-        return (self.views, self.teacher, self.alignment, self.targets, self.mask)
+        parts = (self.views, self.teacher, self.alignment, self.targets, self.mask)
+        return parts if self.pool is None else (*parts, self.pool)
 
     # ----------------------------------------------------------- iterators
     def get_iterator(self, dataset, training=False):
@@ -179,7 +136,7 @@ class PseudoLabelNet(NeuralNetClassifier):
                 dataset, self.batch_size, self.batch_size_unlabeled, self.generator_
             )
             return self.stream_
-        return EvalBatches(dataset, inference_batch_size(self.device))
+        return EvalBatches(dataset, self.inference_batch_size)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         """Run skorch's pass over the batches, reading training losses once.
@@ -237,14 +194,11 @@ class PseudoLabelNet(NeuralNetClassifier):
         """Seed the training RNGs and start the parts."""
         super().on_train_begin(net, X=X, y=y, **kwargs)
         self.generator_ = torch.Generator().manual_seed(self.seed)
-        self.pool_probs_ = self.last_labels_ = self.epoch_start_labels_ = None
-        self.refresh_due_ = False
         labeled = y[y >= 0]
         n_classes = len(self.classes_)
         counts = torch.bincount(labeled, minlength=n_classes).float()
-        n_unlabeled = int((y < 0).sum())
         context = TrainingContext(
-            n_unlabeled=n_unlabeled,
+            n_unlabeled=int((y < 0).sum()),
             n_classes=n_classes,
             class_prior=counts / counts.sum(),
             generator=torch.Generator(self.device).manual_seed(self.seed),
@@ -257,63 +211,20 @@ class PseudoLabelNet(NeuralNetClassifier):
         super().on_train_end(net, X=X, y=y, **kwargs)
         for part in self._parts:
             part.stop()
-        for name in (
-            "generator_",
-            "stream_",
-            "records_",
-            "epoch_seen_",
-            "epoch_kept_",
-            "pool_probs_",
-            "last_labels_",
-            "epoch_start_labels_",
-            "refresh_due_",
-        ):
+        for name in ("generator_", "stream_"):
             self.__dict__.pop(name, None)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """Set α(t); with per-epoch refresh, have the pool labeled at the first step."""
+        """Set α(t) and whether the epoch uses the unlabeled images."""
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         epoch = len(self.history) - 1
         self.alpha_ = alpha_schedule(epoch, self.alpha_f, self.T1, self.T2)
         self.history.record("alpha", self.alpha_)
         self.history.record("lr", self.optimizer_.param_groups[0]["lr"])
-        self.records_ = ([], [], [])
-        self.epoch_seen_ = self.epoch_kept_ = 0
-        # Each epoch that uses the unlabeled images sees every one of them
-        # (``TwoStreamBatches``): the labels it starts from are compared with
-        # the ones it ends with, once, rather than at every step.
-        if self.last_labels_ is not None:
-            self.epoch_start_labels_ = self.last_labels_.clone()
         stream = self.stream_
         stream.use_unlabeled = self.alpha_ > 0 and stream.n_unlabeled > 0
-        # The refresh runs at the epoch's first step, inside skorch's epoch
-        # timer (which starts after this method): an epoch's ``dur`` counts it.
-        self.refresh_due_ = stream.use_unlabeled and self.refresh == "epoch"
-
-    def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """Record the epoch's labeled / unlabeled losses and pseudo-label stats."""
-        records, seen = self.records_, self.epoch_seen_
-        steps = max(len(records[_LOSS_L]), 1)
-        zero = torch.zeros((), device=self.device)
-        sums = [torch.cat(r).sum(dtype=torch.float32) if r else zero for r in records]
-        start = self.epoch_start_labels_
-        if seen and start is not None:
-            known = start >= 0
-            changed = (known & (start != self.last_labels_)).sum(dtype=torch.float32)
-            sums += [changed, known.sum(dtype=torch.float32)]
-        else:
-            sums += [zero, zero]
-        # The epoch's only extra device sync.
-        loss_l, loss_u, kept, changed, compared = torch.stack(sums).tolist()
-        nan = float("nan")
-        self.history.record("train_loss_labeled", loss_l / steps)
-        self.history.record("train_loss_unlabeled", loss_u / steps if seen else nan)
-        kept += self.epoch_kept_
-        self.history.record("pseudo_label_confident", kept / seen if seen else nan)
-        self.history.record(
-            "pseudo_label_changed", changed / compared if compared else nan
-        )
-        super().on_epoch_end(net, dataset_train, dataset_valid, **kwargs)
+        if self.pool is not None:
+            self.pool.epoch_begin(stream.use_unlabeled)
 
     # ------------------------------------------------------------ predicting
     @property
@@ -331,21 +242,20 @@ class PseudoLabelNet(NeuralNetClassifier):
         """Logits of device tensor ``X`` (or of its ``rows``), eval mode.
 
         Uses :attr:`predicting_module_`. Runs under ``torch.inference_mode`` in
-        batches of ``batch_size`` images (default: :func:`inference_batch_size`
-        of the device), gathering ``rows`` batch by batch so that no copy of
-        the selected images is made. ``view``, a function of a batch,
-        transforms each batch (in float32) before the network sees it:
-        test-time augmentation.
+        batches of ``batch_size`` images (default: ``inference_batch_size``),
+        gathering ``rows`` batch by batch so that no copy of the selected
+        images is made. ``view``, a function of a batch, transforms each batch
+        (in float32) before the network sees it: test-time augmentation.
         """
         n = len(X) if rows is None else len(rows)
         module = self.predicting_module_
-        # Switching modes walks the whole module tree (tens of microseconds,
-        # host time a GPU step waits for): only when needed. The weight
-        # average, the teacher of each default step, stays in eval mode.
+        # Switching modes walks the whole module tree (host time a GPU step
+        # waits for): only when needed. The weight average, the teacher of
+        # each default step, stays in eval mode.
         was_training = module.training
         if was_training:
             module.eval()
-        size = batch_size or inference_batch_size(X.device)
+        size = batch_size or self.inference_batch_size
         logits = []
         with torch.inference_mode():
             for i in range(0, n, size):
@@ -366,8 +276,6 @@ class PseudoLabelNet(NeuralNetClassifier):
         # whether the walk over their trees is needed.
         if not self.module_.training:
             self._set_training(True)
-        if self.refresh_due_:
-            self._refresh_pool()
         X, y_labeled, pos_u = batch
         n_labeled = len(y_labeled)
         X_labeled, X_unlabeled = X[:n_labeled], X[n_labeled:]
@@ -383,35 +291,37 @@ class PseudoLabelNet(NeuralNetClassifier):
         X_student = X if same else torch.cat(views)
         with self.autocast():
             logits = self.infer(X_student).float()
-        loss = self.get_loss(logits[:n_labeled], y_labeled, X=X, training=True)
-        self.records_[_LOSS_L].append(loss.detach().reshape(1))
+        loss_labeled = self.get_loss(logits[:n_labeled], y_labeled, X=X, training=True)
+        loss, unlabeled = loss_labeled, None
         if len(pos_u):
             logits_u = logits[n_labeled:]
             if probs is None:
                 probs = self._teacher_probabilities(X_unlabeled, logits_u, pos_u)
-            loss = loss + self.alpha_ * self.unlabeled_loss(logits_u, probs, pos_u)
+            loss_u, weights, labels = self.unlabeled_loss(logits_u, probs, pos_u)
+            loss = loss + self.alpha_ * loss_u
+            unlabeled = (loss_u.detach(), weights, labels, pos_u)
         loss.backward()
-        return {"loss": loss, "y_pred": logits}
-
-    def _refresh_pool(self):
-        """Label the whole unlabeled pool with the weights the epoch starts from."""
-        stream = self.stream_
-        logits = self.predict_logits(stream.X, stream.unlabeled_idx)
-        self.pool_probs_ = F.softmax(logits, dim=1).clone()
-        self.refresh_due_ = False
+        return {
+            "loss": loss,
+            "y_pred": logits,
+            "loss_labeled": loss_labeled.detach(),
+            "unlabeled": unlabeled,
+        }
 
     def _teacher_probabilities(self, X, logits, pos):
-        """Return this epoch's refresh of the pool, else ask the teacher."""
-        if self.pool_probs_ is not None:
-            return self.pool_probs_[pos]
+        """Return the epoch's labels of the pool, else ask the teacher."""
+        if self.pool is not None:
+            return self.pool.probabilities(self, pos)
         return self.teacher.probabilities(self, X, logits)
 
     def unlabeled_loss(self, logits, probs, pos):
-        """mean(mask · CE(logits, targets)) of one unlabeled batch.
+        """Return mean(mask · CE(logits, targets)) of one unlabeled batch.
 
         ``logits`` are the student's output for its view of the images,
         ``probs`` the teacher's probabilities for them, ``pos`` their
-        positions in the unlabeled pool.
+        positions in the unlabeled pool. Also returns the mask's weights
+        (None when every pseudo-label counts) and the pseudo-labels, detached,
+        for the epoch's statistics.
         """
         probs = self.alignment(probs)
         weights = self.mask(probs, pos)
@@ -422,21 +332,7 @@ class PseudoLabelNet(NeuralNetClassifier):
         else:
             per_sample = F.cross_entropy(logits, targets, reduction="none")
             loss = (weights * per_sample).mean()
+            weights = weights.detach()
         # Hard targets are the predicted classes the statistics record.
         labels = targets if targets.ndim == 1 else probs.argmax(dim=1)
-        self._record_unlabeled(loss, weights, labels, pos)
-        return loss
-
-    def _record_unlabeled(self, loss, weights, labels, pos):
-        """Keep a step's unlabeled loss, mask weights and labels for the epoch's end."""
-        self.epoch_seen_ += len(pos)
-        self.records_[_LOSS_U].append(loss.detach().reshape(1))
-        if weights is None:
-            self.epoch_kept_ += len(pos)
-        else:
-            self.records_[_KEPT].append(weights.detach())
-        if self.last_labels_ is None:
-            self.last_labels_ = torch.full(
-                (self.stream_.n_unlabeled,), -1, dtype=torch.long, device=self.device
-            )
-        self.last_labels_[pos] = labels
+        return loss, weights, labels

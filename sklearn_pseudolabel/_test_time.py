@@ -1,11 +1,11 @@
-"""Test-time augmentation: predictions averaged over fixed warps of each image."""
+"""Prediction, and test-time augmentation: probabilities averaged over fixed warps."""
 
 import torch
 
 from ._augment import affine_grid
 from ._distort import affine_theta, warp
 
-__all__ = ["AffineViews"]
+__all__ = ["AffineViews", "predict_labels", "predict_proba"]
 
 #: The warps, one at a time, as (rotation in degrees, zoom, shift (x, y) as a
 #: fraction of the side): rotations by ±8°, zooms by ±8 % and shifts by ±5 %
@@ -95,3 +95,31 @@ class AffineViews:
             )
             proba += torch.softmax(logits, dim=1)
         return proba.div_(1 + len(self))
+
+
+def predict_proba(net, views, X, rows=None):
+    """Probabilities of ``net`` for tensor ``X`` (or its ``rows``), on its device.
+
+    ``net`` is a :class:`~sklearn_pseudolabel._net.PseudoLabelNet`, ``X`` a
+    float tensor ``(N, C, H, W)`` on its device. Averaged over ``views``
+    (:class:`AffineViews`) unless it is None. The probabilities stay on the
+    device: the caller copies them to the host once.
+    """
+    if views is None:
+        return torch.softmax(net.predict_logits(X, rows), dim=1)
+    return views.predict_proba(net, X, rows)
+
+
+def predict_labels(net, plan, X, y):
+    """Return ``y`` (class indices) with its -1 rows labelled by ``net``.
+
+    The transduction: ``net`` predicts the rows of ``X`` whose ``y`` is -1
+    through ``plan.test_time_views``; the other rows keep their label.
+    Returns a host array.
+    """
+    labels = y.clone()
+    unlabeled = labels < 0
+    rows = unlabeled.nonzero()[:, 0]
+    if len(rows):
+        labels[rows] = predict_proba(net, plan.test_time_views, X, rows).argmax(dim=1)
+    return labels.cpu().numpy()

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
 from skorch.callbacks import Callback
 
-from sklearn_pseudolabel import hide_labels
+from sklearn_pseudolabel import PseudoLabelCNNClassifier, hide_labels
 
 #: A network small enough for a fit in well under a second on CPU, without the
 #: student round (the tests of the student set one), in float32 so that the
@@ -38,6 +39,15 @@ REFERENCE_STEP = dict(
 )
 
 
+def make_clf(**params):
+    """A tiny classifier with the reference step, 4 epochs, ``params`` on top."""
+    kwargs = dict(
+        TINY, **REFERENCE_STEP, max_epochs=4, T1=1, T2=3, lr=0.05, random_state=0
+    )
+    kwargs.update(params)
+    return PseudoLabelCNNClassifier(**kwargs)
+
+
 @pytest.fixture(autouse=True)
 def _single_thread_torch():
     # Determinism and speed on a 2-core CI machine.
@@ -61,6 +71,30 @@ def digits_partial(digits):
     return X, hide_labels(y, n_labeled=100, random_state=0)
 
 
+@pytest.fixture(scope="session")
+def demo_split():
+    """The demo's first draw: digits split 70/30, 100 training labels kept."""
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=0
+    )
+    return X_train, hide_labels(y_train, 100, random_state=0), X_test, y_test
+
+
+@pytest.fixture(scope="session")
+def default_fit(demo_split):
+    """``PseudoLabelCNNClassifier()`` fitted on the demo's first draw, float32."""
+    X_train, y_partial, _, _ = demo_split
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # session fixtures start before the autouse one
+    try:
+        clf = PseudoLabelCNNClassifier(precision="float32", random_state=0)
+        return clf.fit(X_train, y_partial)
+    finally:
+        torch.set_num_threads(threads)
+
+
 class RecordWeights(Callback):
     """Copies of the module's weights after every training step (``steps``)."""
 
@@ -72,6 +106,14 @@ class RecordWeights(Callback):
             self.steps.append(
                 {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
             )
+
+
+class TrainingRows(Callback):
+    """The rows a net trains on: how many, how many labeled, their targets."""
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.n_rows, self.n_labeled = len(X), int((y >= 0).sum())
+        self.labels = y.cpu().numpy().copy()
 
 
 def mnist_home():

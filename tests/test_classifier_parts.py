@@ -13,7 +13,6 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from sklearn_pseudolabel import (
-    DropoutCNN,
     PseudoLabelCNNClassifier,
     RandomDistortion,
     parts,
@@ -510,101 +509,6 @@ def test_host_reads_are_detected(digits_partial, host_reads):
     }
 
 
-# ------------------------------------------------------------------ defaults
-@pytest.mark.parametrize(
-    "params, sizes, expected",
-    [
-        # MNIST, 100 labels: 134 steps per epoch -> 45 epochs before the
-        # student, ramp of round(4.5) = 4 (Python rounds halves to even).
-        (dict(), (100, 59_900), (45, 0, 4)),
-        # 3,000 labels: a student too.
-        (dict(), (3_000, 57_000), (45, 0, 4)),
-        # No student (alpha_f=0, student_epochs=0): 60 epochs, ramp of 6.
-        (dict(alpha_f=0.0), (100, 59_900), (60, 0, 6)),
-        (dict(student_epochs=0), (100, 59_900), (60, 0, 6)),
-        # sklearn digits: 3 steps per epoch -> 500 epochs for 1,500 steps.
-        (dict(), (100, 1_157), (500, 0, 50)),
-        (dict(max_epochs=20), (100, 1_157), (20, 0, 2)),
-        (dict(max_epochs=20, T1=5), (100, 1_157), (20, 5, 5)),
-        (dict(max_epochs=20, T2=12), (100, 1_157), (20, 0, 12)),
-        # No unlabeled rows: the labeled stream sets the epoch (2 steps).
-        (dict(), (100, 0), (750, 0, 75)),
-    ],
-)
-def test_automatic_schedule(params, sizes, expected):
-    assert PseudoLabelCNNClassifier(**params)._schedule(*sizes) == expected
-
-
-@pytest.mark.parametrize(
-    "params, sizes, expected",
-    [
-        # MNIST: 938 steps per epoch; the default wide students (twice the
-        # channels) 10 epochs, 9,380 steps.
-        (dict(), (60_000, 59_900), 10),
-        # Students of the network's width (or a user module's): 20 epochs.
-        (dict(student_channels=None), (60_000, 59_900), 20),
-        (dict(student_channels=(8, 16, 32)), (60_000, 59_900), 20),
-        (dict(module=DropoutCNN), (60_000, 59_900), 20),
-        # Fewer than 10,000 unlabeled rows (the demo's digits): no student.
-        (dict(), (1_257, 1_157), 0),
-        (dict(), (10_100, 9_999), 0),
-        # However many labeled rows.
-        (dict(), (60_000, 57_000), 10),
-        (dict(), (60_000, 10_000), 10),
-        # Batches of 4,096: 3 steps per epoch -> 500 epochs for 1,500 steps.
-        (dict(batch_size=4096), (10_100, 10_000), 500),
-        (dict(student_epochs=3), (400, 300), 3),
-        (dict(student_epochs=0), (60_000, 59_900), 0),
-    ],
-)
-def test_automatic_student_epochs(params, sizes, expected):
-    assert PseudoLabelCNNClassifier(**params)._student_epochs(*sizes) == expected
-
-
-@pytest.mark.parametrize(
-    "params, expected",
-    [
-        # "auto": twice the network's channels.
-        (dict(), (32, 64, 128)),
-        (dict(channels=(8, 16, 16)), (16, 32, 32)),
-        # A user module's students are its network.
-        (dict(module=DropoutCNN), None),
-        (dict(student_channels=None), None),
-        (dict(student_channels=(8, 8, 8)), (8, 8, 8)),
-    ],
-)
-def test_automatic_student_channels(params, expected):
-    assert PseudoLabelCNNClassifier(**params)._student_channels() == expected
-
-
-@pytest.mark.parametrize(
-    "params, expected",
-    [(dict(), 2), (dict(student_rounds=3), 3), (dict(student_rounds=1), 1)],
-)
-def test_automatic_student_rounds(params, expected):
-    assert PseudoLabelCNNClassifier(**params)._student_rounds() == expected
-
-
-def test_automatic_augmenter_follows_the_images():
-    resolve = PseudoLabelCNNClassifier._resolve_augmenter
-    X = np.zeros((4, 64), dtype=np.uint8)
-    X[:, 10] = 51
-    aug = resolve("auto", X, (1, 8, 8))
-    assert isinstance(aug, RandomDistortion) and aug.value_range == (0.0, 0.2)
-    assert aug.elastic_alpha == 0 and aug.erase_size == 0 and aug.max_rotation == 10
-    assert aug.stroke_probability == 0
-    assert resolve("auto", X, (1, 8, 8), 0.5).stroke_probability == 0.5
-    floats = np.linspace(-1, 3, 4 * 64).reshape(4, 64)
-    assert resolve("auto", floats, (1, 8, 8)).value_range == (-1.0, 3.0)
-    # Rows of features, blank images: no augmentation.
-    assert resolve("auto", floats, (1, 1, 64)) is None
-    assert resolve("auto", np.zeros((4, 64)), (1, 8, 8)) is None
-    # A given augmenter is used as it is; None means none.
-    given = RandomDistortion()
-    assert resolve(given, X, None) is given
-    assert resolve(None, X, None) is None
-
-
 @pytest.mark.parametrize("name", ["augmenter", "augmenter_unlabeled"])
 def test_auto_augmenter_is_the_weak_view_of_the_images(digits_partial, name):
     X, y = digits_partial
@@ -632,7 +536,7 @@ def test_defaults_build_the_recipe(digits_partial):
     net = clf.net_
     assert isinstance(net.views.labeled, RandomDistortion)
     assert net.views.unlabeled is None
-    assert isinstance(net.teacher, parts.EvalTeacher) and net.refresh == "batch"
+    assert isinstance(net.teacher, parts.EvalTeacher) and net.pool is None
     assert isinstance(net.mask, parts.FixedThreshold)
     assert net.mask.threshold == 0.95
     assert "weight_average" in dict(net.callbacks_)

@@ -18,7 +18,24 @@ LOW_LEVEL = {
     "_augment": {"_validation"},
     "_distort": {"_augment", "_validation"},
     "callbacks": {"_validation"},
-    "_net": {"_batches", "_schedule", "parts"},
+    "_statistics": set(),
+    "_net": {"_batches", "_schedule", "_statistics", "parts"},
+    "_guards": set(),
+    "_progress": set(),
+    "_test_time": {"_augment", "_distort", "_validation"},
+    "_plan": {"_batches", "_distort", "_augment", "_test_time", "_validation"},
+    "_build": {
+        "_batches",
+        "_cnn",
+        "_net",
+        "_schedule",
+        "_statistics",
+        "_validation",
+        "callbacks",
+        "parts",
+    },
+    "_pseudo_label": {"_build"},
+    "_students": {"_build", "_test_time"},
 }
 
 

@@ -186,3 +186,31 @@ def test_part_repr_shows_parameters_not_state():
     mask = ClassAdaptiveThreshold(0.9)
     mask.start(_context())
     assert repr(mask) == "ClassAdaptiveThreshold(threshold=0.9)"
+
+
+def test_epoch_pool_labels_the_pool_once_per_used_epoch():
+    from types import SimpleNamespace
+
+    from sklearn_pseudolabel.parts._pool import EpochPool
+
+    calls = []
+
+    def predict_logits(X, rows):
+        calls.append(rows.tolist())
+        return X[rows] * 10.0
+
+    X = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    stream = SimpleNamespace(X=X, unlabeled_idx=torch.tensor([0, 2]))
+    net = SimpleNamespace(stream_=stream, predict_logits=predict_logits)
+    pool = EpochPool()
+    pool.start(None)
+    pool.epoch_begin(True)
+    probs = pool.probabilities(net, torch.tensor([1]))
+    torch.testing.assert_close(probs, torch.tensor([[0.5, 0.5]]))
+    pool.probabilities(net, torch.tensor([0]))
+    assert calls == [[0, 2]]  # once in the epoch
+    pool.epoch_begin(True)
+    pool.probabilities(net, torch.tensor([0]))
+    assert calls == [[0, 2], [0, 2]]
+    pool.stop()
+    assert not hasattr(pool, "probs_")
