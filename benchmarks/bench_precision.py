@@ -13,10 +13,8 @@ variant. ``--baseline PATH`` adds, before each precision, a variant run with
     git worktree add /tmp/old f781241
     .venv/bin/python benchmarks/bench_precision.py --baseline /tmp/old --rounds 3
 
-The section says what ``precision="auto"`` is on the CPU (bfloat16 with AMX
-tile units) and whether it has AVX512-BF16 instructions. Another CPU gets its own
-section, so that both stay: ``--section precision-avx512-bf16``. On a GPU,
-``--device cuda`` writes the section ``precision-cuda``.
+The block ("fit-time", or "fit-time-cuda" on a GPU) says what
+``precision="auto"`` resolves to on the machine.
 """
 
 import argparse
@@ -92,18 +90,13 @@ def main():
     parser.add_argument("--precision", nargs="+", default=["float32", "bfloat16"])
     parser.add_argument("--baseline", help="PYTHONPATH of an older checkout")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument(
-        "--section",
-        help="name of the section written (default: precision, or "
-        "precision-DEVICE on another device; another CPU: another section)",
-    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args)
         return
     on_cpu = args.device == "cpu"
-    section = args.section or ("precision" if on_cpu else f"precision-{args.device}")
+    section = "fit-time" if on_cpu else "fit-time-cuda"
 
     variants = []
     for p in args.precision:
@@ -149,7 +142,7 @@ def main():
         f"each fit a fresh process with {args.threads} threads on device "
         f"`{args.device}`, variants interleaved over {args.rounds} rounds, "
         "nothing else running. "
-        + (_cpu_units() if on_cpu else "On a GPU, precision='auto' is float32.")
+        + _auto_precision(args.device)
         + baseline
         + "\n\n"
         + table(
@@ -163,24 +156,20 @@ def main():
             rows,
         )
     )
-    title = f"Seconds per epoch by precision ({args.device})"
-    if section not in {"precision", f"precision-{args.device}"}:
-        title += f" ({section})"
+    title = f"Fit time by precision ({'cpu' if on_cpu else 'cuda'})"
     write_section(section, title, body, device=args.device)
 
 
-def _cpu_units():
-    """Say what ``precision="auto"`` is on this CPU, and whether it has AVX512-BF16."""
-    import torch
+def _auto_precision(device):
+    """Say what ``precision="auto"`` resolves to on ``device``."""
+    from sklearn.datasets import load_digits
 
-    from sklearn_pseudolabel._net import resolve_precision
+    from sklearn_pseudolabel import PseudoLabelCNNClassifier
 
-    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
-    avx512_bf16 = "yes" if probe is not None and probe() else "no"
-    return (
-        f"This CPU: precision='auto' is {resolve_precision('auto', 'cpu')} "
-        f"(bfloat16 with AMX tile units), AVX512-BF16 instructions {avx512_bf16}."
-    )
+    X, y = load_digits(return_X_y=True)
+    clf = PseudoLabelCNNClassifier(max_epochs=1, student_epochs=0, device=device)
+    precision = clf.fit(X[:200] / 16, y[:200]).precision_
+    return f"Here `precision='auto'` resolves to {precision}."
 
 
 if __name__ == "__main__":

@@ -10,16 +10,9 @@ unlabeled set at the start of each epoch in eval mode, loss = CE(labeled) +
 same batches. The two sides alternate, one epoch each per round (a fresh
 1-epoch fit of each), so that a drift of the machine's speed hits both alike;
 the ratio is the median of the per-round ratios. Result: a section of
-docs/benchmarks.md.
+docs/benchmarks.md ("speed", or "speed-cuda" on a GPU).
 
     .venv/bin/python benchmarks/bench_speed.py [--device cuda] [--rounds 5]
-
-``--channels 1 1 1`` shrinks the network on both sides to one channel per
-layer, so that the convolutions' arithmetic shrinks and the difference per
-step is mostly what the estimator does beyond the bare loop (its extra
-operations and Python), the host work that a launch-bound GPU step waits
-for: on a CPU, a proxy for the per-step gap that ``--device cuda`` shows
-(section "speed-host").
 """
 
 import argparse
@@ -37,26 +30,23 @@ from sklearn_pseudolabel import (
     fetch_mnist,
     hide_labels,
 )
-from sklearn_pseudolabel._net import inference_batch_size
 
 BATCH, BATCH_U = 128, 64
 
 
-def bare_loop(X, y, epochs, device, channels, alpha=3.0, seed=0):
+def bare_loop(X, y, epochs, device, channels, infer, alpha=3.0, seed=0):
     """Hand-written equivalent of PseudoLabelCNNClassifier.fit.
 
     Returns the seconds of each epoch, the seconds of the whole call, the
     seconds of a final prediction of the unlabeled rows (what ``fit`` does for
     ``transduction_``; timed separately, not part of the whole call) and the
-    model.
+    model. ``infer`` is the estimator's inference batch size on ``device``,
+    so that both sides do the same work.
     """
     call_start = time.perf_counter()
     torch.manual_seed(seed)
     X = torch.tensor(X, device=device).reshape(-1, 1, 28, 28).float().div_(255)
     y = torch.as_tensor(y, device=device)
-    # The estimator's inference batches on this device, so that both sides do
-    # the same work (on a CPU, 128 images predict faster than 1,024).
-    infer = inference_batch_size(device)
     lab, unl = torch.nonzero(y >= 0).flatten(), torch.nonzero(y < 0).flatten()
     model = DropoutCNN(input_shape=(1, 28, 28), n_classes=10, channels=channels)
     model = model.to(device)
@@ -108,9 +98,8 @@ def bare_loop(X, y, epochs, device, channels, alpha=3.0, seed=0):
     return durations, call, time.perf_counter() - start, model
 
 
-def bare_predict(model, X, device):
+def bare_predict(model, X, device, infer):
     sync(device)
-    infer = inference_batch_size(device)
     start = time.perf_counter()
     X = torch.tensor(X, device=device).reshape(-1, 1, 28, 28).float().div_(255)
     model.eval()
@@ -134,15 +123,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--n-labeled", type=int, default=3000)
     parser.add_argument("--n-unlabeled", type=int, default=47000)
-    parser.add_argument(
-        "--channels",
-        type=int,
-        nargs=3,
-        default=list(REFERENCE["channels"]),
-        help="the network's widths on both sides; 1 1 1: the host's work alone",
-    )
     args = parser.parse_args()
-    channels = tuple(args.channels)
+    channels = REFERENCE["channels"]
 
     X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
     X_test, _ = fetch_mnist(subset="test", data_home=mnist_home(), return_X_y=True)
@@ -154,7 +136,6 @@ def main():
     images_per_epoch = n_steps * (BATCH + BATCH_U)
 
     # Warm-up (allocator, kernels) outside the timings.
-    bare_loop(X[:2000], y[:2000], 1, args.device, channels)
     clf = PseudoLabelCNNClassifier(
         **{**REFERENCE, "max_epochs": 1, "T1": 0, "T2": 0, "channels": channels},
         device=args.device,
@@ -163,9 +144,11 @@ def main():
         random_state=0,
     )
     clf.fit(X[:2000], y[:2000])
+    infer = clf.inference_batch_size_
+    bare_loop(X[:2000], y[:2000], 1, args.device, channels, infer)
     bare, ours, bare_call, ours_call, bare_trans = [], [], [], [], []
     for _ in range(args.rounds):
-        epochs, call, transduction, _ = bare_loop(X, y, 1, args.device, channels)
+        epochs, call, transduction, _ = bare_loop(X, y, 1, args.device, channels, infer)
         bare += epochs
         bare_call.append(call)
         bare_trans.append(transduction)
@@ -191,9 +174,9 @@ def main():
 
     # Prediction: alternating, 3x as many rounds as fit (it is short).
     bare_pred, ours_pred = [], []
-    bare_predict(model, X_test, args.device)
+    bare_predict(model, X_test, args.device, infer)
     for _ in range(3 * args.rounds):
-        bare_pred.append(bare_predict(model, X_test, args.device)[0])
+        bare_pred.append(bare_predict(model, X_test, args.device, infer)[0])
         sync(args.device)
         start = time.perf_counter()
         clf.predict_proba(X_test)
@@ -264,19 +247,9 @@ def main():
         f"Epoch times: ours {[round(d, 2) for d in ours]}, bare "
         f"{[round(d, 2) for d in bare]}."
     )
-    name = "speed" if args.device == "cpu" else f"speed-{args.device.replace(':', '')}"
-    title = f"Training and prediction speed ({args.device})"
-    if channels != REFERENCE["channels"]:
-        name, title = f"{name}-host", f"Host work per step ({args.device})"
-        body += (
-            f"\n\nNetwork channels {channels} on both sides instead of "
-            f"{REFERENCE['channels']}: per step (the refresh included) the "
-            f"estimator took {1e3 * t_ours_epoch / n_steps:.2f} ms against "
-            f"{1e3 * t_bare_epoch / n_steps:.2f} ms for the bare loop, "
-            f"{1e3 * (t_ours_epoch - t_bare_epoch) / n_steps:.2f} ms more: "
-            "mostly what the estimator does beyond the bare loop (its extra "
-            "operations and Python), which a launch-bound GPU step waits for."
-        )
+    on_gpu = torch.device(args.device).type == "cuda"
+    name = "speed-cuda" if on_gpu else "speed"
+    title = "Speed against a bare PyTorch loop (" + ("cuda)" if on_gpu else "cpu)")
     write_section(name, title, body, args.device)
 
 

@@ -8,44 +8,24 @@
 #
 #     BUDGET_S=450 OUT=/some/folder bash benchmarks/gpu_session.sh
 #
-# How the first session ran it (2026-11-27, one H100, 15 minutes of device
-# time in all; the second, 2026-12-04 on one H200, the same way): skorch,
-# scikit-learn, narwhals and threadpoolctl as wheels (`pip download --no-deps
-# --only-binary=:all: --python-version 3.12 ...` into an ignored .whl/,
-# installed there with `pip install --no-index --no-deps --target`), the
-# MNIST file copied into an ignored .devdata/mnist/, both carried with the
-# call. The first session's steps took 27 + 51 + 228 + 120 (cut off) seconds,
-# the machine's start about a minute; the second's (BUDGET_S=570, timeout 600)
-# 25 + 48 + 102 + 312 + 47 seconds for steps 1-5, 557 s in all, and about
-# 30 s of the device time went to the start and the transfers. The third
-# (2026-12-04 evening, one H200, BUDGET_S=565, timeout 600): tests 22 s,
-# speed 36, ceiling 236, precision 78, augment 37 (426 s; defaults skipped
-# for want of its 300 s), then, the machine still warm, STEPS=defaults in a
-# second call (154 s); 633 s of device time in all, start and transfers
-# included.
+# The machine has no network: bring skorch, scikit-learn and their pure-Python
+# dependencies as wheels (`pip download --no-deps --only-binary=:all:
+# --python-version 3.12 ...` into an ignored .whl/, installed there with `pip
+# install --no-index --no-deps --target`) and the MNIST file in an ignored
+# .devdata/mnist/, both carried with the call.
 #
-# The steps run in the order of $STEPS (default: "tests speed ceiling
-# defaults precision augment"; the third session's order: what the first two
-# left unmeasured first), each skipped when the budget (seconds from the start)
+# The steps run in the order of $STEPS (default: "tests speed defaults
+# precision augment"), each skipped when the budget (seconds from the start)
 # has too little left for it, each capped at its own time limit:
 #
 # - tests: tests/test_cuda.py (the GPU path's correctness);
 # - speed: bench_speed.py --device cuda (estimator vs bare loop, images/s);
-# - ceiling: bench_lee_table.py, PseudoLabelCNNClassifier() defaults at 100
-#   labels, draw 0, with a longer schedule ($CEILING_SET, default
-#   "max_epochs=150": 236 s on an H200 in the third session). The second
-#   session's twice longer schedule (max_epochs=90 student_epochs=40) needed
-#   about 650 s, more than one call may run;
-# - defaults: bench_lee_table.py, the defaults at 100 labels, draw 0 (test
-#   error and minutes; 154 s on an H200);
+# - defaults: bench_accuracy.py --device cuda, the defaults at 100 labels on
+#   a fresh draw (test error and minutes);
 # - precision: bench_precision.py --device cuda, seconds per Pseudo-Label
-#   epoch of the defaults in float32 and bfloat16 (what precision="auto"
-#   should be on a GPU);
+#   epoch of the defaults in float32 and bfloat16;
 # - augment: bench_augment_throughput.py --device cuda, on 2,000 images (its
-#   per-sample torchvision baselines run on the CPU: 10,000 took over 120 s).
-#
-# bench_compile.py --device cuda ran in the first session and is left out:
-# compiling did not pay over a fit (docs/benchmarks.md, "compile-cuda").
+#   per-sample torchvision baselines run on the CPU).
 #
 # After every step, docs/benchmarks.md and benchmarks/results/ are packed into
 # $OUT/results.tar, so that what finished comes back even if a later step is
@@ -99,18 +79,15 @@ fetch_mnist(
 )
 EOF
 
-CEILING_SET=${CEILING_SET:-max_epochs=150}
-ALL_STEPS="tests speed ceiling defaults precision augment"
+ALL_STEPS="tests speed defaults precision augment"
 for name in ${STEPS:-$ALL_STEPS}; do
     case $name in
     tests) step tests 30 150 python3 -m pytest -q -p no:cacheprovider \
         tests/test_cuda.py ;;
     speed) step speed 60 150 python3 benchmarks/bench_speed.py --device cuda \
         --rounds 5 ;;
-    ceiling) step ceiling 270 400 python3 benchmarks/bench_lee_table.py \
-        --n-labeled 100 --configs 3 --device cuda --set $CEILING_SET ;;
-    defaults) step defaults 180 300 python3 benchmarks/bench_lee_table.py \
-        --n-labeled 100 --configs 3 --device cuda ;;
+    defaults) step defaults 180 300 python3 benchmarks/bench_accuracy.py \
+        --n-labeled 100 --draws 100 --device cuda ;;
     precision) step precision 60 120 python3 benchmarks/bench_precision.py \
         --device cuda --rounds 2 --epochs 4 ;;
     augment) step augment 40 120 python3 benchmarks/bench_augment_throughput.py \

@@ -21,6 +21,8 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
+    # MathJax bundled into the built site, so that formulas render offline.
+    "sphinx-mathjax-offline",
     "matplotlib.sphinxext.plot_directive",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -41,6 +43,8 @@ plot_html_show_formats = False
 html_theme = "pydata_sphinx_theme"
 html_title = "sklearn-pseudolabel"
 html_theme_options = {"navigation_with_keys": False}
+# The pages are few and flat: no left sidebar, more room for the text.
+html_sidebars = {"**": []}
 
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),

@@ -9,8 +9,10 @@ Tuning the α schedule (alpha_f, T1, T2) by grid search
 rows (``y == -1``) in the data, use
 :class:`~sklearn_pseudolabel.model_selection.SemiSupervisedStratifiedKFold`:
 it keeps every unlabeled image in every training fold and validates on
-labeled images only. Data: scikit-learn's 8×8 digits with 20 labels per class
-(MNIST-like, but offline and fast).
+labeled images only. ``T1`` and ``T2`` given as floats are fractions of the
+run, so the grid means the same whatever ``max_epochs`` is. Data:
+scikit-learn's 8×8 digits with 20 labels per class (MNIST-like, but offline
+and fast).
 """
 
 # %%
@@ -30,10 +32,11 @@ y_partial = hide_labels(y, n_labeled=200, random_state=0)
 clf = PseudoLabelCNNClassifier(
     channels=(16, 32, 32), max_epochs=20, lr=0.05, student_epochs=0, random_state=0
 )
-# Two ramps (start, end), each tried with four final weights.
+# Two ramps (start, end, as fractions of the run), each tried with four
+# final weights.
 param_grid = [
     {"alpha_f": [0.0, 0.3, 1.0, 3.0], "T1": [T1], "T2": [T2]}
-    for T1, T2 in [(2, 10), (8, 16)]
+    for T1, T2 in [(0.1, 0.5), (0.4, 0.8)]
 ]
 search = GridSearchCV(
     clf,

@@ -4,7 +4,7 @@ Run ``python -m sklearn_pseudolabel``. For each label draw, splits the 1,797
 digits into training and test images (70 / 30, stratified), keeps 10 labels
 per class of the training images (the rest become -1), fits the three models
 on the same data and prints their test accuracy and fit time, then the mean
-over the draws. Offline, about two minutes on 2 CPU cores.
+over the draws. Offline, on the CPU.
 """
 
 import argparse

@@ -17,8 +17,7 @@ __all__ = ["ImageAugmenter", "rotate", "shift_rows", "add_ink_noise"]
 
 #: Images per chunk in ``transform``: small enough that a chunk's float
 #: tensors stay in the CPU's cache between the steps (1,024 MNIST images are
-#: 3 MiB of float32; 1.8x the throughput of 8,192-image chunks on 2 cores),
-#: and bounds the memory of the float copy.
+#: 3 MiB of float32), and a bound on the memory of the float copy.
 _CHUNK = 1024
 
 
@@ -27,7 +26,7 @@ def affine_grid(theta, shape):
 
     torch materialises a base grid per image and multiplies in a batched
     ``bmm``; here one base grid ``(1, H·W, 3)`` is shared by the batch in a
-    broadcast ``matmul`` (3x faster on CPU for 10,000 MNIST-sized images).
+    broadcast ``matmul``.
 
     Parameters
     ----------

@@ -89,9 +89,8 @@ class DropoutCNN(nn.Module):
     -----
     The convolutions run in the channels-last memory layout (weights and
     activations), which oneDNN and cuDNN convolve faster than the default
-    layout (1.4x for a training step of the benchmark network on this
-    project's CPU); the inputs may come in either layout, and the outputs
-    are the same up to float rounding.
+    layout; the inputs may come in either layout, and the outputs are the
+    same up to float rounding.
 
     Each block pools before its activation. The activations are
     non-decreasing, so they commute with the maximum: the block computes the

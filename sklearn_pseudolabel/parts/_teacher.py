@@ -74,8 +74,8 @@ class EvalTeacher(Teacher):
 
     def probabilities(self, net, X, logits):
         """Softmax of ``net.predict_logits(X)``, usable in autograd."""
-        # One pass over the step's batch: chunks of the device's inference
-        # batch size made whole epochs slower on a CPU. Clone out of inference
-        # mode: the result feeds the autograd graph.
+        # One pass over the step's batch, whatever the inference batch size
+        # (a step's batch is small). Clone out of inference mode: the result
+        # feeds the autograd graph.
         logits = net.predict_logits(X, batch_size=len(X))
         return F.softmax(logits, dim=1).clone()
