@@ -100,3 +100,22 @@ def test_low_level_modules_import_only_below(graph, module, allowed):
 
 def test_nothing_imports_the_demo(graph):
     assert not [m for m, targets in graph.items() if "__main__" in targets]
+
+
+def test_benchmarks_and_examples_use_the_public_api():
+    root = PACKAGE.parent
+    scripts = [*root.glob("benchmarks/*.py"), *root.glob("examples/*.py")]
+    assert scripts
+    for path in scripts:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                parts = name.split(".")
+                if parts[0] == "sklearn_pseudolabel":
+                    private = [p for p in parts[1:] if p.startswith("_")]
+                    assert not private, f"{path.name} imports {name}"
