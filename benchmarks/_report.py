@@ -177,6 +177,7 @@ ORDER = (
     "reference",
     "fit-time",
     "fit-time-cuda",
+    "checkpoint",
     "speed",
     "speed-cuda",
     "augment-throughput",

@@ -7,9 +7,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _check_feature_names_in, validate_data
 
 from ._validation import IMAGE_DTYPES, flatten_images, resolve_image_shape
 
@@ -258,7 +258,12 @@ class _BaseAugmenter(TransformerMixin, BaseEstimator):
     def _check_images(self, X, reset):
         """Validate ``X``; return 2-D rows, the image shape and the output shape."""
         X_flat, array_shape = flatten_images(X)
-        X_flat = validate_data(self, X_flat, reset=reset, dtype=IMAGE_DTYPES)
+        if reset or hasattr(self, "n_features_in_"):
+            X_flat = validate_data(self, X_flat, reset=reset, dtype=IMAGE_DTYPES)
+        else:
+            # Stateless: transform without fit checks the array alone, as
+            # FunctionTransformer does (no feature names to compare).
+            X_flat = check_array(X_flat, dtype=IMAGE_DTYPES, input_name="X")
         shape = resolve_image_shape(X_flat.shape[1], self.image_shape, array_shape)
         if shape[1] == 1 and shape[2] > 1 and self.image_shape is None:
             warnings.warn(
@@ -282,6 +287,23 @@ class _BaseAugmenter(TransformerMixin, BaseEstimator):
 
     def _check_magnitudes(self, shape):
         """Warn about magnitudes that blank images of ``shape``; a hook."""
+
+    def get_feature_names_out(self, input_features=None):
+        """Get the output feature names: the input's, pixel for pixel.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names; None takes ``feature_names_in_`` if ``fit``
+            saw names, else ``x0``, ``x1``, ...
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            The input feature names: an augmenter moves pixel values, never
+            the meaning of a column.
+        """
+        return _check_feature_names_in(self, input_features)
 
     def __sklearn_is_fitted__(self):
         return True

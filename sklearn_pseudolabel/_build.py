@@ -10,6 +10,7 @@ from skorch.helper import predefined_split
 
 from . import parts
 from ._batches import TensorDataset
+from ._checkpoint import StageCheckpoint
 from ._cnn import DropoutCNN
 from ._net import PseudoLabelNet
 from ._validation import as_image_tensor
@@ -96,6 +97,7 @@ def build_net(
     augmenters=(None, None),
     channels=None,
     progress=None,
+    checkpoint=False,
 ):
     """Return an initialized :class:`PseudoLabelNet` for one stage of a fit.
 
@@ -104,11 +106,15 @@ def build_net(
     from ``plan``; the arguments set what differs between stages: the α
     schedule (``max_epochs``, ``T1``, ``T2``, ``alpha_f``), the labeled and
     unlabeled views (``augmenters``), the convolution ``channels`` (None: the
-    estimator's) and ``progress``, a skorch callback or None.
+    estimator's), ``progress``, a skorch callback or None, and
+    ``checkpoint``, whether the net saves its state after every epoch (a
+    :class:`~sklearn_pseudolabel._checkpoint.StageCheckpoint`, last).
     """
     callbacks = _callbacks(estimator, max_epochs, data.valid is not None)
     if progress is not None:
         callbacks.append(("progress", progress))
+    if checkpoint:
+        callbacks.append(("checkpoint", StageCheckpoint()))
     net = PseudoLabelNet(
         DropoutCNN if estimator.module is None else estimator.module,
         **_module_params(estimator, data.image_shape, len(data.classes), channels),

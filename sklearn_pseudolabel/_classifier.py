@@ -1,13 +1,9 @@
 """PseudoLabelCNNClassifier: parameters, the outline of ``fit``, prediction.
 
-Composition, not a subclass of skorch's ``NeuralNetClassifier``: a plain
-scikit-learn estimator whose ``fit`` validates, resolves the plan
-(:mod:`._plan`) and runs the stages, each in its own module
-(:mod:`._pseudo_label`, :mod:`._students`, :mod:`._test_time`), on skorch
-nets (:mod:`._net`). Unlike a skorch subclass it passes scikit-learn's
-estimator checks: ``classes_`` excludes -1, ``predict`` returns labels,
-``__init__`` only stores arguments, and every row trains (no internal split
-to duplicate GridSearchCV's or to leak -1 rows).
+A plain scikit-learn estimator around skorch nets (composition, not a skorch
+subclass, so that ``classes_`` excludes -1, ``predict`` returns labels and
+the estimator checks pass): ``fit`` validates, resolves the plan and runs the
+stages, each in its own module.
 """
 
 from contextlib import nullcontext
@@ -23,6 +19,7 @@ from sklearn.utils.validation import (
 )
 
 from ._build import TrainingData
+from ._checkpoint import open_store
 from ._checks import check_fit_data, check_predict_data, validation_split
 from ._guards import all_or_nothing, fit_guards
 from ._params import PARAMETER_CONSTRAINTS, ModuleParamsMixin, check_parameters
@@ -45,15 +42,12 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
 
         loss = CE(labeled) + α(t) · mean_unlabeled mask · CE(pseudo-label)
 
-    where the pseudo-label of an unlabeled image is what a teacher network
-    predicts for it, and α(t) ramps linearly from 0 at epoch ``T1`` to
-    ``alpha_f`` at epoch ``T2`` (:func:`alpha_schedule`). A fit trains the
-    Pseudo-Label network, then, with many unlabeled rows, *students* (fresh
-    networks, each on the labels of the one before), and the last network
-    labels the unlabeled rows (``transduction_``). Every ``"auto"`` setting
-    is resolved once at the start of ``fit`` and shown as a fitted attribute
-    (``max_epochs_``, ``T2_``, ``student_rounds_``, ...). The parts of a step
-    (:mod:`sklearn_pseudolabel.parts`) come from the hyperparameters below.
+    where a teacher network predicts the pseudo-labels, and α(t) ramps from
+    0 at epoch ``T1`` to ``alpha_f`` at ``T2`` (:func:`alpha_schedule`).
+    Then, with many unlabeled rows, *students* (fresh networks, each on the
+    labels of the one before) train, and the last network labels the
+    unlabeled rows (``transduction_``). Every ``"auto"`` setting is resolved
+    once per fit and shown as a fitted attribute (``max_epochs_``, ...).
 
     Read more in the :doc:`User Guide </user_guide>`.
 
@@ -64,13 +58,11 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
 
     T1 : int or float, default=0.0
         Last epoch at which the weight is 0: an int is an epoch, a float in
-        [0, 1] a fraction of the run (``round(T1 * max_epochs_)``), as
-        scikit-learn's sizes are. The resolved epoch is ``T1_``.
+        [0, 1] a fraction of the run (``round(T1 * max_epochs_)``).
 
     T2 : int, float or None, default=None
-        Epoch from which the weight is ``alpha_f``, an epoch or a fraction of
-        the run as ``T1``; at least ``T1`` once both are resolved. None: a
-        tenth of the run after ``T1``. The resolved epoch is ``T2_``.
+        Epoch from which the weight is ``alpha_f``, as ``T1``; at least
+        ``T1_``. None: a tenth of the run after ``T1``.
 
     refresh : {"epoch", "batch"}, default="batch"
         When the teacher labels: the whole unlabeled set at the start of each
@@ -117,9 +109,8 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
 
     max_epochs : int or "auto", default="auto"
         Number of Pseudo-Label epochs. ``"auto"``: 60, or 45 when students
-        follow, and more when epochs are short, so that training makes at
-        least 1,500 optimizer steps (a small data set has epochs of a few
-        steps). The resolved number is ``max_epochs_``.
+        follow, or more so that training makes at least 1,500 optimizer steps
+        (a small data set has epochs of a few steps).
 
     student_epochs : int or "auto", default="auto"
         Epochs of each student: a fresh network (``student_channels``)
@@ -236,6 +227,13 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
     device : str, default="cpu"
         Torch device for training and prediction, e.g. ``"cuda"``.
 
+    checkpoint_dir : str, path-like or None, default=None
+        Save the fit's state after every epoch of every stage to
+        ``checkpoint.pt`` in this folder, so that a ``fit`` interrupted by a
+        crash or a kill resumes where it stopped when called again on the
+        same data with the same parameters; the file is removed when the fit
+        completes. A checkpoint of other data or parameters is refused.
+
     precision : {"auto", "float32", "bfloat16"}, default="auto"
         Precision of the forward passes; ``"bfloat16"`` runs them under
         ``torch.autocast`` (weights, gradients and losses stay float32).
@@ -326,8 +324,6 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
     Pixel scale: ``uint8`` input is divided by 255; any other dtype is used as
     given (scale it yourself, e.g. to [0, 1]).
 
-    A model trained on CUDA unpickles on a CPU-only machine (skorch moves it).
-
     References
     ----------
     Lee, D.-H. (2013). Pseudo-Label: The simple and efficient semi-supervised
@@ -407,6 +403,7 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         n_iter_no_change=10,
         callbacks=None,
         device="cpu",
+        checkpoint_dir=None,
         precision="auto",
         random_state=None,
         verbose=0,
@@ -451,6 +448,7 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         self.n_iter_no_change = n_iter_no_change
         self.callbacks = callbacks
         self.device = device
+        self.checkpoint_dir = checkpoint_dir
         self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
@@ -488,15 +486,20 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
             fit_progress(plan.total_epochs, self.verbose) as progress,
         ):
             torch.manual_seed(plan.seed)
+            store = open_store(self, X, y_encoded, plan, ctrl_c)
             data = TrainingData.from_arrays(
                 X, y_encoded, classes, image_shape, self.device, split
             )
-            net = train_pseudo_label_net(self, plan, data, progress)
+            net = train_pseudo_label_net(self, plan, data, progress, store)
             ctrl_c.check()
-            student, histories = train_students(self, plan, data, net, progress, ctrl_c)
+            student, histories = train_students(
+                self, plan, data, net, progress, ctrl_c, store
+            )
             final = net if student is None else student
             with progress.predicting() if progress else nullcontext():
                 labels = predict_labels(final, plan, data.X, data.y)
+            if store is not None:
+                store.remove()
         for name, value in plan.fitted_attributes().items():
             setattr(self, name + "_", value)
         self.classes_ = classes

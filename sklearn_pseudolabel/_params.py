@@ -5,6 +5,7 @@ scikit-learn's ``_parameter_constraints`` validate each parameter alone;
 """
 
 import inspect
+import os
 from numbers import Integral, Real
 
 import torch
@@ -81,6 +82,7 @@ PARAMETER_CONSTRAINTS = {
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     "callbacks": [list, None],
     "device": [str, torch.device],
+    "checkpoint_dir": [str, os.PathLike, None],
     "precision": [StrOptions({"auto", "float32", "bfloat16"})],
     "random_state": ["random_state"],
     "verbose": ["verbose"],

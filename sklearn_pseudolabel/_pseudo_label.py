@@ -1,11 +1,12 @@
 """The first stage of a fit: the network trained with Pseudo-Label."""
 
 from ._build import build_net
+from ._checkpoint import fit_stage
 
 __all__ = ["train_pseudo_label_net"]
 
 
-def train_pseudo_label_net(estimator, plan, data, progress=None):
+def train_pseudo_label_net(estimator, plan, data, progress=None, store=None):
     """Train and return the Pseudo-Label network of ``plan`` on ``data``.
 
     ``plan.max_epochs`` epochs of labeled and unlabeled batches, the weight
@@ -13,7 +14,8 @@ def train_pseudo_label_net(estimator, plan, data, progress=None):
     ``estimator.alpha_f`` at ``plan.T2``; the labeled and unlabeled images
     seen through ``plan.augmenter`` and ``plan.augmenter_unlabeled``.
     ``progress`` is a :class:`~sklearn_pseudolabel._progress.FitProgress` or
-    None.
+    None; ``store`` a :class:`~sklearn_pseudolabel._checkpoint.CheckpointStore`
+    to save the epochs to (and resume from), or None.
     """
     stage = None
     if progress is not None:
@@ -29,8 +31,9 @@ def train_pseudo_label_net(estimator, plan, data, progress=None):
         alpha_f=estimator.alpha_f,
         augmenters=(plan.augmenter, plan.augmenter_unlabeled),
         progress=stage,
+        checkpoint=store is not None,
     )
-    net.fit(data.X_train, data.y_train)
+    fit_stage(net, data.X_train, data.y_train, store, index=0)
     # The held-out images are not part of the fitted model.
     net.train_split = None
     return net

@@ -8,18 +8,21 @@ Each student learns the labels of the one before; the last one predicts.
 """
 
 from ._build import build_net
+from ._checkpoint import fit_stage
 from ._test_time import predict_proba
 
 __all__ = ["train_students"]
 
 
-def train_students(estimator, plan, data, net, progress=None, ctrl_c=None):
+def train_students(estimator, plan, data, net, progress=None, ctrl_c=None, store=None):
     """Train ``plan.student_rounds`` students, the first on ``net``'s labels.
 
     Returns the last student's net (None without a student) and the
     students' histories, in order. ``progress`` is a
     :class:`~sklearn_pseudolabel._progress.FitProgress` or None; ``ctrl_c``,
-    the fit guards' recorder, is checked after each student.
+    the fit guards' recorder, is checked after each student; ``store`` is
+    the fit's :class:`~sklearn_pseudolabel._checkpoint.CheckpointStore` or
+    None.
     """
     student, histories = None, []
     for round_ in range(plan.student_rounds):
@@ -28,21 +31,22 @@ def train_students(estimator, plan, data, net, progress=None, ctrl_c=None):
             name = f"student {round_ + 1} of {plan.student_rounds}"
             stage = progress.stage(name, plan.student_epochs)
         teacher = net if student is None else student
-        student = train_student(estimator, plan, data, teacher, round_, stage)
+        student = train_student(estimator, plan, data, teacher, round_, stage, store)
         histories.append(student.history)
         if ctrl_c is not None:
             ctrl_c.check()
     return student, histories
 
 
-def train_student(estimator, plan, data, teacher, round_, progress=None):
+def train_student(estimator, plan, data, teacher, round_, progress=None, store=None):
     """Train student ``round_`` on the rows of ``data``, -1 rows by ``teacher``.
 
     The student has the teacher's architecture (but
     ``plan.student_channels``) and optimizer, fresh weights
     (``plan.student_seed(round_)``), ``plan.student_epochs`` epochs of its own
     learning-rate schedule, and the labeled view ``plan.augmenter``; every
-    row counts as labeled. ``progress`` is a skorch callback or None.
+    row counts as labeled. ``progress`` is a skorch callback or None;
+    ``store`` the fit's checkpoints (the student is stage ``round_ + 1``).
     """
     y = data.y_train.clone()
     unlabeled = y < 0
@@ -59,7 +63,8 @@ def train_student(estimator, plan, data, teacher, round_, progress=None):
         augmenters=(plan.augmenter, None),
         channels=plan.student_channels,
         progress=progress,
+        checkpoint=store is not None,
     )
-    student.fit(data.X_train, y)
+    fit_stage(student, data.X_train, y, store, index=round_ + 1)
     student.train_split = None
     return student

@@ -56,6 +56,9 @@ class AffineViews:
     def __len__(self):
         return len(_WARPS)
 
+    def __repr__(self):
+        return f"AffineViews(value_range={self.value_range!r})"
+
     @staticmethod
     def _thetas(X):
         """Return the ``(len(_WARPS), 2, 3)`` matrices of the warps for ``X``."""

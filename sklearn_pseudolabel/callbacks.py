@@ -99,38 +99,56 @@ def _tensors(module):
 
 
 class DivergenceGuard(Callback):
-    """Stop training with a clear error when the loss diverges.
+    """Stop training with a clear error when the loss diverges or stalls.
 
-    Two signs, checked at the end of each epoch: a step's loss that is NaN or
-    infinite, and an epoch whose mean labeled cross-entropy exceeds
-    ``max_loss_ratio`` times the larger of the lowest earlier epoch's and
-    that of a uniform guess, ``log(n_classes)``: a network that trains does
-    not get there, one whose weights exploded (e.g. too large a learning
-    rate) does, long before its loss overflows. The first epoch, which
-    starts from random weights (on unscaled data, with a loss of hundreds),
-    gets 1,000 times more room. The checks read the history, where the net
-    records the epoch's step losses with one device read after its last
-    step: they cost no device sync of their own.
+    Checked at the end of each epoch, from the history (the net records the
+    epoch's step losses with one device read after its last step):
+
+    - a step's loss that is NaN or infinite;
+    - an epoch whose mean labeled cross-entropy exceeds ``max_loss_ratio``
+      times the larger of the lowest earlier epoch's and that of a uniform
+      guess, ``log(n_classes)``: weights that exploded (too large a learning
+      rate) get there long before the loss overflows. The first epoch, which
+      starts from random weights, gets 1,000 times more room;
+    - ``patience`` epochs in a row whose mean labeled loss stays above
+      ``max_loss_ratio`` times that of a uniform guess: a network stuck far
+      above the untrained level;
+    - ``patience`` epochs in a row whose labeled loss neither falls below
+      its best nor below twice a uniform guess's while the network gives one
+      class to nearly every labeled training image (at least
+      ``collapse_share`` of them): a network that collapsed to one class,
+      confidently, and stopped learning (an untrained network that hesitates
+      has a uniform guess's loss). Only such epochs pay for the check, a
+      pass over up to 1,024 labeled images.
 
     Parameters
     ----------
     max_loss_ratio : float, default=10.0
         Largest growth of the epoch's mean labeled loss.
+
+    patience : int, default=3
+        Epochs in a row that a stalled or collapsed network is given.
+
+    collapse_share : float, default=0.99
+        Share of the labeled images in one class that counts as a collapse.
     """
 
-    def __init__(self, max_loss_ratio=10.0):
+    def __init__(self, max_loss_ratio=10.0, patience=3, collapse_share=0.99):
         self.max_loss_ratio = max_loss_ratio
+        self.patience = patience
+        self.collapse_share = collapse_share
 
     def on_train_begin(self, net, **kwargs):
         """Forget the losses of an earlier fit."""
         self.best_ = math.inf
+        self.stalled_ = self.collapsed_ = 0
 
     def on_epoch_end(self, net, **kwargs):
-        """Raise ``FloatingPointError`` when a step's or the epoch's loss exploded."""
+        """Raise ``FloatingPointError`` when the loss exploded or stalled."""
         for batch in net.history[-1].get("batches", ()):
             loss = batch.get("train_loss", 0.0)
             if not math.isfinite(loss):
-                self._diverged(net, loss, "")
+                self._diverged(net, f"the loss is {loss:.4g}")
         loss = net.history[-1].get("train_loss_labeled")
         if loss is None or not math.isfinite(loss):
             return
@@ -139,15 +157,51 @@ class DivergenceGuard(Callback):
         if math.isinf(self.best_):
             limit = 1000 * self.max_loss_ratio * uniform
         if loss > limit:
-            self._diverged(net, loss, f" (mean labeled loss; more than {limit:.3g})")
+            self._diverged(
+                net, f"the mean labeled loss is {loss:.4g} (more than {limit:.3g})"
+            )
+        improved = loss < self.best_
         self.best_ = min(self.best_, loss)
+        stalled = loss > self.max_loss_ratio * uniform
+        self.stalled_ = self.stalled_ + 1 if stalled else 0
+        if self.stalled_ >= self.patience:
+            self._diverged(
+                net,
+                f"the mean labeled loss stayed above {self.max_loss_ratio:g} "
+                f"times that of a uniform guess ({uniform:.3g}) for "
+                f"{self.patience} epochs, now {loss:.4g}",
+            )
+        collapsed = (
+            loss >= 2 * uniform
+            and not improved
+            and self._top_class_share(net) >= self.collapse_share
+        )
+        self.collapsed_ = self.collapsed_ + 1 if collapsed else 0
+        if self.collapsed_ >= self.patience:
+            self._diverged(
+                net,
+                f"the network gave one class to {self.collapse_share:.0%} or "
+                f"more of the labeled images for {self.patience} epochs while "
+                f"the labeled loss stopped falling, above twice a uniform "
+                f"guess's ({uniform:.3g})",
+            )
 
-    def _diverged(self, net, loss, what):
+    @staticmethod
+    def _top_class_share(net):
+        """Return the share of the most predicted class on labeled images."""
+        stream = getattr(net, "stream_", None)
+        if stream is None or not len(stream.labeled_idx):
+            return 0.0
+        rows = stream.labeled_idx[:1024]
+        labels = net.predict_logits(stream.X, rows).argmax(dim=1)
+        return torch.bincount(labels).max().item() / len(rows)
+
+    def _diverged(self, net, what):
         alpha = getattr(net, "alpha_", 0.0)
         raise FloatingPointError(
-            f"Training diverged at epoch {len(net.history)}: the loss is "
-            f"{loss:.4g}{what}. Lower lr (now {net.lr:g}) or alpha_f (now "
-            f"{net.alpha_f:g}, current weight {alpha:.4g})."
+            f"Training diverged at epoch {len(net.history)}: {what}. Lower lr "
+            f"(now {net.lr:g}) or alpha_f (now {net.alpha_f:g}, current weight "
+            f"{alpha:.4g})."
         )
 
 

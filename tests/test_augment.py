@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -5,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sklearn_pseudolabel import ImageAugmenter
+from sklearn_pseudolabel import ImageAugmenter, RandomDistortion
 from sklearn_pseudolabel._augment import (
     add_ink_noise,
     affine_grid,
@@ -273,3 +275,26 @@ def test_transform_in_chunks_draws_anew_for_every_chunk(monkeypatch):
     assert len({o.tobytes() for o in out}) == len(X)
     assert all(not np.array_equal(o, X[0]) for o in out)
     np.testing.assert_array_equal(out, aug.transform(X))
+
+
+@pytest.mark.parametrize("Augmenter", [ImageAugmenter, RandomDistortion])
+def test_stateless_augmenters_take_dataframes_without_fit(Augmenter):
+    # As FunctionTransformer: transform needs no fit, and names no features.
+    pd = pytest.importorskip("pandas")
+    X = np.random.default_rng(0).random((5, 64))
+    df = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(64)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = Augmenter(random_state=0).transform(df)
+        fitted = Augmenter(random_state=0).fit(df)
+        np.testing.assert_array_equal(fitted.transform(df), out)
+    assert out.shape == (5, 64)
+    assert list(fitted.get_feature_names_out()) == list(df.columns)
+    assert list(fitted.get_feature_names_out(df.columns)) == list(df.columns)
+    unnamed = Augmenter().fit(X)
+    assert unnamed.get_feature_names_out()[:2].tolist() == ["x0", "x1"]
+    with pytest.raises(ValueError, match="without n_features_in_"):
+        Augmenter().get_feature_names_out()
+    # A fitted augmenter checks what it saw, as any scikit-learn estimator.
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        unnamed.transform(df)

@@ -107,3 +107,75 @@ def test_divergence_guard_limits_the_epoch_loss():
     history.record_batch("valid_loss", 0.1)  # a validation step: no train_loss
     with pytest.raises(FloatingPointError, match=r"loss is nan\. Lower lr \(now 0.1\)"):
         guard.on_epoch_end(net)
+
+
+def _guard_and_net(**params):
+    from types import SimpleNamespace
+
+    from skorch.history import History
+
+    from sklearn_pseudolabel.callbacks import DivergenceGuard
+
+    net = SimpleNamespace(
+        history=History(), classes_=np.arange(10), lr=100.0, alpha_f=1.0, alpha_=1.0
+    )
+    guard = DivergenceGuard(**params)
+    guard.on_train_begin(net)
+
+    def epoch(loss):
+        net.history.new_epoch()
+        net.history.record("train_loss_labeled", loss)
+        guard.on_epoch_end(net)
+
+    return net, guard, epoch
+
+
+def test_divergence_guard_stops_a_loss_stuck_far_above_a_uniform_guess():
+    # An lr=100 tanh network on MNIST: thousands every epoch, never growing
+    # tenfold over its best, so only the stall tells.
+    net, guard, epoch = _guard_and_net()
+    epoch(4554.0)
+    epoch(11375.0)
+    with pytest.raises(
+        FloatingPointError,
+        match=r"epoch 3: the mean labeled loss stayed above 10 times that of a "
+        r"uniform guess \(2.3\) for 3 epochs, now 9993\. Lower lr \(now 100\)",
+    ):
+        epoch(9993.0)
+    # A loss that comes back down in time is left alone.
+    net, guard, epoch = _guard_and_net()
+    for loss in (400.0, 60.0, 2.0, 20.0, 21.0, 1.0):
+        epoch(loss)
+
+
+def test_divergence_guard_stops_a_collapse_to_one_class():
+    import torch
+
+    net, guard, epoch = _guard_and_net(patience=2)
+    X = torch.zeros(10, 1, 2, 2)
+    labels = {"predicted": torch.zeros(10, dtype=torch.long)}
+    net.stream_ = type("Stream", (), {"X": X, "labeled_idx": torch.arange(10)})
+    net.predict_logits = lambda X, rows: torch.nn.functional.one_hot(
+        labels["predicted"][rows], 10
+    ).float()
+    epoch(5.9)
+    epoch(5.8)  # falling: a slow start, not a collapse
+    epoch(5.85)
+    with pytest.raises(FloatingPointError, match="one class to 99% or more"):
+        epoch(5.9)
+    net, guard, epoch = _guard_and_net(patience=2)
+    net.stream_ = type("Stream", (), {"X": X, "labeled_idx": torch.arange(10)})
+    net.predict_logits = lambda X, rows: torch.nn.functional.one_hot(
+        labels["predicted"][rows], 10
+    ).float()
+    for loss in (2.2, 2.25, 2.28, 2.3, 2.4):  # hesitant, not collapsed
+        epoch(loss)
+    # Two classes among the predictions: no collapse.
+    net, guard, epoch = _guard_and_net(patience=2)
+    net.stream_ = type("Stream", (), {"X": X, "labeled_idx": torch.arange(10)})
+    labels["predicted"][:2] = 3
+    net.predict_logits = lambda X, rows: torch.nn.functional.one_hot(
+        labels["predicted"][rows], 10
+    ).float()
+    for loss in (2.4, 2.5, 2.6):
+        epoch(loss)

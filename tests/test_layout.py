@@ -24,8 +24,10 @@ LOW_LEVEL = {
     "_progress": set(),
     "_test_time": {"_augment", "_distort", "_validation"},
     "_plan": {"_batches", "_distort", "_augment", "_test_time", "_validation"},
+    "_checkpoint": {"callbacks", "_validation"},
     "_build": {
         "_batches",
+        "_checkpoint",
         "_cnn",
         "_net",
         "_schedule",
@@ -34,8 +36,8 @@ LOW_LEVEL = {
         "callbacks",
         "parts",
     },
-    "_pseudo_label": {"_build"},
-    "_students": {"_build", "_test_time"},
+    "_pseudo_label": {"_build", "_checkpoint"},
+    "_students": {"_build", "_checkpoint", "_test_time"},
 }
 
 

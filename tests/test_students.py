@@ -78,8 +78,8 @@ def test_students_learn_the_labels_of_the_network_before(digits_partial, monkeyp
     calls = []
     train = _students.train_student
 
-    def spy(estimator, plan, data, teacher, round_, progress=None):
-        student = train(estimator, plan, data, teacher, round_, progress)
+    def spy(estimator, plan, data, teacher, round_, progress=None, store=None):
+        student = train(estimator, plan, data, teacher, round_, progress, store)
         calls.append((teacher, student, student.seed))
         return student
 
