@@ -180,6 +180,7 @@ ORDER = (
     "checkpoint",
     "speed",
     "speed-cuda",
+    "scaling",
     "augment-throughput",
     "augment-throughput-cuda",
     "augment-memory",

@@ -12,6 +12,8 @@ import math
 import torch
 from torch.utils.data import Dataset
 
+from ._distributed import shard
+
 __all__ = ["EvalBatches", "TensorDataset", "TwoStreamBatches", "steps_per_epoch"]
 
 
@@ -98,9 +100,24 @@ class TwoStreamBatches:
 
     generator : torch.Generator
         Source of the permutations (CPU).
+
+    rank, world_size : int, default=0, 1
+        With several processes, every rank draws the same global batches (the
+        same ``generator`` seed) and yields its consecutive share of each, as
+        ``(X, y_labeled, unlabeled_pos, shard)``: ``unlabeled_pos`` then
+        holds the global batch's positions and ``shard`` the slice of them
+        that this rank's images are.
     """
 
-    def __init__(self, dataset, batch_size, batch_size_unlabeled, generator):
+    def __init__(
+        self,
+        dataset,
+        batch_size,
+        batch_size_unlabeled,
+        generator,
+        rank=0,
+        world_size=1,
+    ):
         self.X = dataset.X
         is_labeled = dataset.y >= 0
         self.labeled_idx = torch.nonzero(is_labeled).flatten()
@@ -109,6 +126,7 @@ class TwoStreamBatches:
         self.batch_size = min(batch_size, len(self.labeled_idx))
         self.batch_size_unlabeled = min(batch_size_unlabeled, len(self.unlabeled_idx))
         self.generator = generator
+        self.rank, self.world_size = rank, world_size
         #: Set per epoch by the net: False skips unlabeled images (when α = 0).
         self.use_unlabeled = True
 
@@ -141,6 +159,37 @@ class TwoStreamBatches:
             )
         else:
             unlabeled = [torch.empty(0, dtype=torch.long, device=device)] * n_steps
-        for pos_l, pos_u in zip(labeled, unlabeled):
+        steps = zip(labeled, unlabeled)
+        if self.world_size > 1:
+            steps = self._shards(steps)
+        if hasattr(self.X, "batches"):  # on disk: read ahead by workers
+            yield from self._read_ahead(steps)
+            return
+        # A step: the positions of its labeled and unlabeled images, then
+        # (several processes) the global batch's unlabeled positions and
+        # this rank's slice of them.
+        for pos_l, pos_u, *shared in steps:
             rows = torch.cat([self.labeled_idx[pos_l], self.unlabeled_idx[pos_u]])
-            yield self.X[rows], self.y_labeled[pos_l], pos_u
+            yield self.X[rows], self.y_labeled[pos_l], *(shared or [pos_u])
+
+    def _shards(self, steps):
+        """Yield this rank's share of each global batch, and its positions.
+
+        ``(labeled positions, unlabeled positions, the global batch's
+        unlabeled positions, their slice that this rank holds)``.
+        """
+        for pos_l, pos_u in steps:
+            pos_l, _ = shard(pos_l, self.rank, self.world_size)
+            mine, sizes = shard(pos_u, self.rank, self.world_size)
+            start = sum(sizes[: self.rank])
+            yield pos_l, mine, pos_u, slice(start, start + len(mine))
+
+    def _read_ahead(self, steps):
+        """Yield the steps of images on disk, their reads run ahead."""
+        steps = list(steps)
+        rows = [
+            torch.cat([self.labeled_idx[step[0]], self.unlabeled_idx[step[1]]])
+            for step in steps
+        ]
+        for X, (pos_l, pos_u, *shared) in zip(self.X.batches(rows), steps):
+            yield X, self.y_labeled[pos_l], *(shared or [pos_u])

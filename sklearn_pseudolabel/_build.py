@@ -12,6 +12,7 @@ from . import parts
 from ._batches import TensorDataset
 from ._checkpoint import StageCheckpoint
 from ._cnn import DropoutCNN
+from ._disk import DiskImages
 from ._net import PseudoLabelNet
 from ._validation import as_image_tensor
 from .callbacks import DivergenceGuard, HeldOutAccuracy, WeightAverage
@@ -37,10 +38,10 @@ class TrainingData:
 
     Attributes
     ----------
-    X, y : torch.Tensor
+    X, y : torch.Tensor or DiskImages
         Every row: images ``(n, C, H, W)`` and class indices, -1 unlabeled.
 
-    X_train, y_train : torch.Tensor
+    X_train, y_train : torch.Tensor or DiskImages
         The rows trained on (all but the validation rows).
 
     valid : TensorDataset or None
@@ -66,17 +67,20 @@ class TrainingData:
         """Copy validated rows ``X`` and encoded ``y`` to ``device``.
 
         ``split`` holds the training and validation row indices (tensors), or
-        ``(None, None)`` to train on every row.
+        ``(None, None)`` to train on every row. Images on disk
+        (:class:`~sklearn_pseudolabel._disk.DiskImages`) stay there; the
+        held-out rows are read into memory.
         """
-        X = as_image_tensor(X, image_shape, device)
-        y = torch.as_tensor(y, device=X.device)
+        on_disk = isinstance(X, DiskImages)
+        X = X if on_disk else as_image_tensor(X, image_shape, device)
+        y = torch.as_tensor(y, device=device)
         train, valid = split
         if valid is None:
             return cls(X, y, X, y, None, classes, image_shape)
         return cls(
             X,
             y,
-            X[train],
+            X.subset(train) if on_disk else X[train],
             y[train],
             TensorDataset(X[valid], y[valid]),
             classes,
@@ -130,7 +134,7 @@ def build_net(
         classes=data.classes,
         callbacks=callbacks,
         device=estimator.device,
-        verbose=int(estimator.verbose >= 2),
+        verbose=int(estimator.verbose >= 2 and plan.rank == 0),
         alpha_f=alpha_f,
         max_epochs=max_epochs,
         T1=T1,
@@ -139,6 +143,8 @@ def build_net(
         seed=seed,
         precision=plan.precision,
         inference_batch_size=plan.inference_batch_size,
+        rank=plan.rank,
+        world_size=plan.world_size,
         **_parts(estimator, augmenters),
     )
     return net.initialize()

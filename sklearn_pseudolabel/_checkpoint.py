@@ -10,7 +10,9 @@ weights instead. The next ``fit`` on the same data with the same parameters
 finds the file, restores the finished stages, resumes the stage in progress
 from its last epoch and runs the rest: the result is bit-identical to an
 uninterrupted fit on the same CPU. A checkpoint of other data or other
-parameters is refused. The file is removed once the fit completes.
+parameters is refused. The file is removed once the fit completes. In a
+data-parallel fit rank 0 writes (each rank's random streams gathered) and
+every rank resumes from the file.
 """
 
 import hashlib
@@ -24,6 +26,7 @@ import torch
 from skorch.callbacks import Callback, LRScheduler
 from skorch.history import History
 
+from ._distributed import all_objects, world
 from .callbacks import WeightAverage
 
 __all__ = ["CheckpointStore", "StageCheckpoint", "fit_stage", "open_store"]
@@ -56,15 +59,22 @@ def fingerprint(estimator, X, y, plan):
     ``random_state``).
     """
     data = hashlib.sha256()
-    for array in (np.ascontiguousarray(X), np.ascontiguousarray(y)):
-        data.update(f"{array.dtype}{array.shape}".encode())
-        data.update(array.data)
+    for array in (X, y):
+        dtype = getattr(array, "file_dtype", array.dtype)
+        data.update(f"{dtype}{tuple(array.shape)}".encode())
+        # Images on disk are read in chunks, never mapped whole.
+        chunks = array.chunks() if hasattr(array, "chunks") else [array]
+        for chunk in chunks:
+            data.update(np.ascontiguousarray(chunk).data)
     params = {
         name: _describe(value)
         for name, value in estimator.get_params(deep=False).items()
         if name not in _UNFINGERPRINTED
     }
-    plan_items = {name: _describe(value) for name, value in vars(plan).items()}
+    # The same on every rank: the rank is not part of what is computed.
+    plan_items = {
+        name: _describe(value) for name, value in vars(plan).items() if name != "rank"
+    }
     text = json.dumps([params, plan_items, torch.__version__], sort_keys=True)
     return {
         "data": data.hexdigest(),
@@ -131,8 +141,9 @@ class CheckpointStore:
         os.replace(tmp, self.path)
 
     def remove(self):
-        """Delete the checkpoint: the fit is complete."""
-        self.path.unlink(missing_ok=True)
+        """Delete the checkpoint: the fit is complete (rank 0 deletes)."""
+        if world()[0] == 0:
+            self.path.unlink(missing_ok=True)
 
 
 def _write(state, path):
@@ -155,7 +166,7 @@ def fit_stage(net, X, y, store=None, index=0):
     if record is not None and record["finished"]:
         net.module_.load_state_dict(record["module"])
         net.history = History(record["history"])
-        _set_rng(record["rng"])
+        _set_rng(record["ranks"][net.rank]["rng"])
         return net
     if store is not None:
         saver = dict(net.callbacks_)["checkpoint"]
@@ -191,13 +202,15 @@ class StageCheckpoint(Callback):
         net.module_.load_state_dict(record["module"])
         callbacks = dict(net.callbacks_)
         for name, state in record["callbacks"].items():
-            _set_callback_state(callbacks[name], state, net)
+            if name in callbacks:  # a user's callbacks may differ: not fingerprinted
+                _set_callback_state(callbacks[name], state, net)
         # Again after the schedule, whose creation steps the learning rate.
         net.optimizer_.load_state_dict(record["optimizer"])
-        for part, state in zip(net._parts, record["parts"]):
+        mine = record["ranks"][net.rank]
+        for part, state in zip(net._parts, mine["parts"]):
             _set_attributes(part, state)
         net.generator_.set_state(record["generator"])
-        _set_rng(record["rng"])
+        _set_rng(mine["rng"])
 
     def on_epoch_end(self, net, **kwargs):
         """Save the stage's state."""
@@ -208,15 +221,23 @@ class StageCheckpoint(Callback):
             for name, callback in net.callbacks_
             if name not in ("checkpoint", "progress", "print_log")
         }
+        # What differs between the processes of a data-parallel fit (their
+        # random streams) is gathered; rank 0 writes.
+        mine = dict(
+            parts=[_attributes(part) for part in net._parts],
+            rng=_get_rng(net.device),
+        )
+        ranks = all_objects(mine, net.world_size)
+        if net.rank != 0:
+            return
         record = dict(
             finished=False,
             module=net.module_.state_dict(),
             optimizer=net.optimizer_.state_dict(),
             callbacks=callbacks,
-            parts=[_attributes(part) for part in net._parts],
+            ranks=ranks,
             generator=net.generator_.get_state(),
             history=net.history.to_list(),
-            rng=_get_rng(net.device),
         )
         self.store.save(self.index, record)
 
@@ -226,11 +247,14 @@ class StageCheckpoint(Callback):
         self.store = None  # the fitted net keeps no reference to the file
         if store is None or (store.ctrl_c is not None and store.ctrl_c.pressed):
             return
+        ranks = all_objects({"rng": _get_rng(net.device)}, net.world_size)
+        if net.rank != 0:
+            return
         record = dict(
             finished=True,
             module=net.module_.state_dict(),
             history=net.history.to_list(),
-            rng=_get_rng(net.device),
+            ranks=ranks,
         )
         store.save(self.index, record)
 

@@ -10,6 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._augment import _BaseAugmenter
+from ._disk import DiskImages
 from ._validation import (
     IMAGE_DTYPES,
     as_image_tensor,
@@ -24,12 +25,16 @@ __all__ = ["check_fit_data", "check_predict_data", "validation_split"]
 def check_fit_data(estimator, X, y):
     """Validate training images and labels; set ``n_features_in_``.
 
-    Returns the 2-D rows ``X``, the encoded labels (class indices, -1 for
-    unlabeled rows), the class labels and the ``(C, H, W)`` image shape.
+    Returns the 2-D rows ``X`` (a :class:`~sklearn_pseudolabel._disk.DiskImages`
+    when ``X`` is a memory-mapped array, read from its file), the encoded
+    labels (class indices, -1 for unlabeled rows), the class labels and the
+    ``(C, H, W)`` image shape.
     """
+    source = X
     X, array_shape = flatten_images(X)
     X, y = validate_data(estimator, X, y, dtype=IMAGE_DTYPES)
     image_shape = resolve_image_shape(X.shape[1], estimator.image_shape, array_shape)
+    X = DiskImages.from_array(source, image_shape, estimator.device) or X
     _check_pixel_scale(estimator, X)
     tta = estimator.test_time_augmentation
     if not isinstance(tta, str) and tta and min(image_shape[1:]) < 2:
@@ -60,6 +65,7 @@ def check_fit_data(estimator, X, y):
 def check_predict_data(estimator, X):
     """Validate images to predict; return them as a tensor on the device."""
     check_is_fitted(estimator)
+    source = X
     X, array_shape = flatten_images(X)
     X = validate_data(estimator, X, reset=False, dtype=IMAGE_DTYPES)
     if array_shape is not None and array_shape != estimator.image_shape_:
@@ -67,14 +73,16 @@ def check_predict_data(estimator, X):
             f"X holds images of shape {array_shape}; this estimator was "
             f"fitted on images of shape {estimator.image_shape_}."
         )
-    return as_image_tensor(X, estimator.image_shape_, estimator.net_.device)
+    device = estimator.net_.device
+    disk = DiskImages.from_array(source, estimator.image_shape_, device)
+    return disk or as_image_tensor(X, estimator.image_shape_, device)
 
 
 def _check_pixel_scale(estimator, X):
     """Warn about unscaled float pixels; reject pixels the augmenters clip."""
-    if X.dtype == np.uint8 or not X.size:
+    if getattr(X, "file_dtype", X.dtype) == np.uint8 or not len(X):
         return
-    low, high = X.min(), X.max()
+    low, high = X.pixel_range() if isinstance(X, DiskImages) else (X.min(), X.max())
     for name in ("augmenter", "augmenter_unlabeled"):
         augmenter = getattr(estimator, name)
         if not isinstance(augmenter, _BaseAugmenter):

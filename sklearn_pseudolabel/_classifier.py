@@ -483,9 +483,9 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         split = validation_split(self, y_encoded, plan.seed)
         with (
             fit_guards(self.device) as ctrl_c,
-            fit_progress(plan.total_epochs, self.verbose) as progress,
+            fit_progress(plan.total_epochs, self.verbose, plan.rank) as progress,
         ):
-            torch.manual_seed(plan.seed)
+            torch.manual_seed(plan.seed + plan.rank)
             store = open_store(self, X, y_encoded, plan, ctrl_c)
             data = TrainingData.from_arrays(
                 X, y_encoded, classes, image_shape, self.device, split

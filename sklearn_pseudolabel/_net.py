@@ -15,8 +15,10 @@ import torch.nn.functional as F
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import get_len
+from torch.nn.parallel import DistributedDataParallel
 
 from ._batches import EvalBatches, TwoStreamBatches
+from ._distributed import all_gather_rows, all_mean, broadcast_state
 from ._schedule import alpha_schedule
 from ._statistics import PseudoLabelStatistics
 from .parts import TrainingContext
@@ -59,6 +61,14 @@ class PseudoLabelNet(NeuralNetClassifier):
         Images per batch of the passes that only predict (refreshes,
         validation, predictions). A step's teacher labels its unlabeled
         batch in one pass.
+
+    rank, world_size : int, default=0, 1
+        This process's rank and the number of processes of a data-parallel
+        fit (:mod:`sklearn_pseudolabel._distributed`): each trains on its
+        shard of every global batch, through
+        :class:`~torch.nn.parallel.DistributedDataParallel`, and the
+        teacher's probabilities of the whole global batch are gathered, so
+        that every rank's parts see what one process would.
     """
 
     def __init__(
@@ -77,6 +87,8 @@ class PseudoLabelNet(NeuralNetClassifier):
         seed,
         precision="float32",
         inference_batch_size=1024,
+        rank=0,
+        world_size=1,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
@@ -93,6 +105,8 @@ class PseudoLabelNet(NeuralNetClassifier):
         self.seed = seed
         self.precision = precision
         self.inference_batch_size = inference_batch_size
+        self.rank = rank
+        self.world_size = world_size
 
     @property
     def _default_callbacks(self):
@@ -133,7 +147,12 @@ class PseudoLabelNet(NeuralNetClassifier):
         """
         if training:
             self.stream_ = TwoStreamBatches(
-                dataset, self.batch_size, self.batch_size_unlabeled, self.generator_
+                dataset,
+                self.batch_size,
+                self.batch_size_unlabeled,
+                self.generator_,
+                self.rank,
+                self.world_size,
             )
             return self.stream_
         return EvalBatches(dataset, self.inference_batch_size)
@@ -161,11 +180,18 @@ class PseudoLabelNet(NeuralNetClassifier):
             self.history.record_batch(prefix + "_batch_size", get_len(batch[0]))
             self.notify("on_batch_end", batch=batch, training=training, **step)
         if losses:
-            values = torch.stack(losses).float().tolist()
-            for batch, value in zip(
-                self.history[-1]["batches"][-len(values) :], values
-            ):
+            values = torch.stack(losses).float()
+            values = all_mean(values, self.world_size).tolist()
+            batches = self.history[-1]["batches"][-len(values) :]
+            for batch, value in zip(batches, values):
                 batch[prefix + "_loss"] = value
+            if self.world_size > 1:
+                # The global batches' sizes, which weigh the epoch's loss.
+                key = prefix + "_batch_size"
+                sizes = torch.tensor([batch[key] for batch in batches])
+                sizes = all_mean(sizes, self.world_size) * self.world_size
+                for batch, size in zip(batches, sizes.tolist()):
+                    batch[key] = size
         self.history.record(prefix + "_batch_count", len(losses))
 
     def validation_step(self, batch, **fit_params):
@@ -201,17 +227,32 @@ class PseudoLabelNet(NeuralNetClassifier):
             n_unlabeled=int((y < 0).sum()),
             n_classes=n_classes,
             class_prior=counts / counts.sum(),
-            generator=torch.Generator(self.device).manual_seed(self.seed),
+            # Each rank augments its shard with draws of its own.
+            generator=torch.Generator(self.device).manual_seed(self.seed + self.rank),
         )
         for part in self._parts:
             part.start(context)
+        if self.world_size > 1:
+            # Broadcasts rank 0's weights, then all-reduces the gradients. A
+            # per-fit wrapper of module_, not a component of its own: kept out
+            # of skorch's registry, which would save and move it.
+            index = torch.device(self.device).index
+            vars(self)["ddp_"] = DistributedDataParallel(
+                self.module_, device_ids=None if index is None else [index]
+            )
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Drop training-only state, so that the fitted net pickles lean."""
         super().on_train_end(net, X=X, y=y, **kwargs)
+        if self.world_size > 1:
+            # Each rank's batch-norm statistics moved with its own shard:
+            # every rank ends with rank 0's, the weights being equal already.
+            average = dict(self.callbacks_).get("weight_average")
+            modules = [self.module_, getattr(average, "model_", None)]
+            broadcast_state([m for m in modules if m is not None])
         for part in self._parts:
             part.stop()
-        for name in ("generator_", "stream_"):
+        for name in ("generator_", "stream_", "ddp_"):
             self.__dict__.pop(name, None)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
@@ -276,28 +317,34 @@ class PseudoLabelNet(NeuralNetClassifier):
         # whether the walk over their trees is needed.
         if not self.module_.training:
             self._set_training(True)
-        X, y_labeled, pos_u = batch
+        # With several processes, pos_u is the global batch's and piece the
+        # slice of it that this rank holds.
+        X, y_labeled, pos_u, *piece = batch
+        piece = piece[0] if piece else None
         n_labeled = len(y_labeled)
         X_labeled, X_unlabeled = X[:n_labeled], X[n_labeled:]
         # The teacher labels first, with the weights this step starts from,
         # unless it reads the student's own pass (Lee's training-pass labels).
         probs = None
         if len(pos_u) and not self.teacher.uses_training_pass:
-            probs = self._teacher_probabilities(X_unlabeled, None, pos_u)
+            probs = self._teacher_probabilities(X_unlabeled, None, pos_u, piece)
         # The views are made in float32: only the network runs in ``precision``.
         views = self.views.student(X_labeled, X_unlabeled)
         # Views that keep the images as they are need no copy of the batch.
         same = views[0] is X_labeled and views[1] is X_unlabeled
         X_student = X if same else torch.cat(views)
         with self.autocast():
-            logits = self.infer(X_student).float()
+            if self.world_size > 1:
+                logits = self.ddp_(X_student).float()
+            else:
+                logits = self.infer(X_student).float()
         loss_labeled = self.get_loss(logits[:n_labeled], y_labeled, X=X, training=True)
         loss, unlabeled = loss_labeled, None
         if len(pos_u):
             logits_u = logits[n_labeled:]
             if probs is None:
-                probs = self._teacher_probabilities(X_unlabeled, logits_u, pos_u)
-            loss_u, weights, labels = self.unlabeled_loss(logits_u, probs, pos_u)
+                probs = self._teacher_probabilities(X_unlabeled, logits_u, pos_u, piece)
+            loss_u, weights, labels = self.unlabeled_loss(logits_u, probs, pos_u, piece)
             loss = loss + self.alpha_ * loss_u
             unlabeled = (loss_u.detach(), weights, labels, pos_u)
         loss.backward()
@@ -308,30 +355,45 @@ class PseudoLabelNet(NeuralNetClassifier):
             "unlabeled": unlabeled,
         }
 
-    def _teacher_probabilities(self, X, logits, pos):
-        """Return the epoch's labels of the pool, else ask the teacher."""
+    def _teacher_probabilities(self, X, logits, pos, piece=None):
+        """Return the epoch's labels of the pool, else ask the teacher.
+
+        With several processes, the probabilities of the whole global batch
+        (``pos``): the teacher's of every rank's shard, gathered.
+        """
         if self.pool is not None:
             return self.pool.probabilities(self, pos)
-        return self.teacher.probabilities(self, X, logits)
+        probs = self.teacher.probabilities(self, X, logits)
+        if piece is None:
+            return probs
+        return all_gather_rows(
+            probs, [len(p) for p in pos.tensor_split(self.world_size)]
+        )
 
-    def unlabeled_loss(self, logits, probs, pos):
+    def unlabeled_loss(self, logits, probs, pos, piece=None):
         """Return mean(mask · CE(logits, targets)) of one unlabeled batch.
 
         ``logits`` are the student's output for its view of the images,
         ``probs`` the teacher's probabilities for them, ``pos`` their
         positions in the unlabeled pool. Also returns the mask's weights
         (None when every pseudo-label counts) and the pseudo-labels, detached,
-        for the epoch's statistics.
+        for the epoch's statistics. With several processes ``probs`` and
+        ``pos`` cover the global batch, whose slice ``piece`` the ``logits``
+        are: the parts see the global batch, the loss this rank's shard.
         """
         probs = self.alignment(probs)
         weights = self.mask(probs, pos)
         targets = self.targets(probs)
+        mine_weights, mine_targets = weights, targets
+        if piece is not None:
+            mine_targets = targets[piece]
+            mine_weights = None if weights is None else weights[piece]
         # Lee's normalisation: divide by the unlabeled batch size n'.
         if weights is None:
-            loss = F.cross_entropy(logits, targets)
+            loss = F.cross_entropy(logits, mine_targets)
         else:
-            per_sample = F.cross_entropy(logits, targets, reduction="none")
-            loss = (weights * per_sample).mean()
+            per_sample = F.cross_entropy(logits, mine_targets, reduction="none")
+            loss = (mine_weights * per_sample).mean()
             weights = weights.detach()
         # Hard targets are the predicted classes the statistics record.
         labels = targets if targets.ndim == 1 else probs.argmax(dim=1)

@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 
 from ._batches import steps_per_epoch
 from ._distort import WEAK_DISTORTION, RandomDistortion
+from ._distributed import world
 from ._test_time import AffineViews
 
 __all__ = ["FitPlan", "inference_batch_size", "resolve_plan", "resolve_precision"]
@@ -89,6 +90,10 @@ class FitPlan:
     seed : int
         Seed of the Pseudo-Label network; student ``k`` takes
         :meth:`student_seed` ``(k)``.
+
+    rank, world_size : int
+        This process and the number of processes of a data-parallel fit
+        (0 and 1 in one process).
     """
 
     max_epochs: int
@@ -104,6 +109,8 @@ class FitPlan:
     precision: str
     inference_batch_size: int
     seed: int
+    rank: int = 0
+    world_size: int = 1
 
     def student_seed(self, round_):
         """Return the seed of student ``round_`` (0-based)."""
@@ -150,6 +157,7 @@ def resolve_plan(estimator, X, image_shape, n_labeled, n_unlabeled):
         Labeled and unlabeled training rows.
     """
     value_range = _warpable_range(X, image_shape)
+    rank, world_size = world()
     student_epochs = _student_epochs(estimator, n_labeled + n_unlabeled, n_unlabeled)
     steps = steps_per_epoch(
         n_labeled, n_unlabeled, estimator.batch_size, estimator.batch_size_unlabeled
@@ -191,6 +199,8 @@ def resolve_plan(estimator, X, image_shape, n_labeled, n_unlabeled):
         precision=resolve_precision(estimator.precision, estimator.device),
         inference_batch_size=inference_batch_size(estimator.device),
         seed=int(check_random_state(estimator.random_state).randint(_SEED_BOUND)),
+        rank=rank,
+        world_size=world_size,
     )
 
 
@@ -252,8 +262,13 @@ def _warpable_range(X, image_shape):
     None for rows of features (images one pixel high or wide) and blank
     images: nothing to warp.
     """
-    low, high = (float(X.min()), float(X.max())) if X.size else (0.0, 0.0)
-    if X.dtype == np.uint8:
+    if not len(X):
+        low, high = 0.0, 0.0
+    elif hasattr(X, "pixel_range"):  # images on disk, read in chunks
+        low, high = (float(v) for v in X.pixel_range())
+    else:
+        low, high = float(X.min()), float(X.max())
+    if getattr(X, "file_dtype", X.dtype) == np.uint8:
         low, high = low / 255, high / 255
     if min(image_shape[1:]) < 2 or not low < high:
         return None

@@ -9,9 +9,12 @@ __all__ = ["FitProgress", "fit_progress"]
 
 
 @contextlib.contextmanager
-def fit_progress(total_epochs, verbose):
-    """Yield the :class:`FitProgress` of a fit with ``verbose=1``, else None."""
-    if verbose != 1:
+def fit_progress(total_epochs, verbose, rank=0):
+    """Yield the :class:`FitProgress` of a fit with ``verbose=1``, else None.
+
+    With several processes, rank 0 shows it.
+    """
+    if verbose != 1 or rank != 0:
         yield None
         return
     progress = FitProgress(total_epochs)

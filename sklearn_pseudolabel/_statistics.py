@@ -3,6 +3,8 @@
 import torch
 from skorch.callbacks import Callback
 
+from ._distributed import all_mean
+
 __all__ = ["PseudoLabelStatistics"]
 
 
@@ -69,8 +71,12 @@ class PseudoLabelStatistics(Callback):
             sums += [changed, known.sum(dtype=torch.float32)]
         else:
             sums += [zero, zero]
+        sums = torch.stack(sums)
+        # Several processes: the losses are each rank's, the pseudo-label
+        # statistics the global batches'; the losses are averaged.
+        sums[:2] = all_mean(sums[:2], net.world_size)
         # The epoch's only device read of the statistics.
-        loss_l, loss_u, kept, changed, compared = torch.stack(sums).tolist()
+        loss_l, loss_u, kept, changed, compared = sums.tolist()
         nan = float("nan")
         kept += self.kept_
         history = net.history

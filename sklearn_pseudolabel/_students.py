@@ -9,7 +9,7 @@ Each student learns the labels of the one before; the last one predicts.
 
 from ._build import build_net
 from ._checkpoint import fit_stage
-from ._test_time import predict_proba
+from ._test_time import predict_classes
 
 __all__ = ["train_students"]
 
@@ -51,9 +51,7 @@ def train_student(estimator, plan, data, teacher, round_, progress=None, store=N
     y = data.y_train.clone()
     unlabeled = y < 0
     rows = unlabeled.nonzero()[:, 0]
-    y[unlabeled] = predict_proba(
-        teacher, plan.test_time_views, data.X_train, rows
-    ).argmax(1)
+    y[unlabeled] = predict_classes(teacher, plan.test_time_views, data.X_train, rows)
     student = build_net(
         estimator,
         plan,

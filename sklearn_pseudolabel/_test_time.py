@@ -5,7 +5,11 @@ import torch
 from ._augment import affine_grid
 from ._distort import affine_theta, warp
 
-__all__ = ["AffineViews", "predict_labels", "predict_proba"]
+__all__ = ["AffineViews", "predict_classes", "predict_labels", "predict_proba"]
+
+#: Rows per chunk of the passes that keep only classes: a multiple of every
+#: device's inference batch size.
+_CHUNK_ROWS = 2**16
 
 #: The warps, one at a time, as (rotation in degrees, zoom, shift (x, y) as a
 #: fraction of the side): rotations by ±8°, zooms by ±8 % and shifts by ±5 %
@@ -113,6 +117,20 @@ def predict_proba(net, views, X, rows=None):
     return views.predict_proba(net, X, rows)
 
 
+def predict_classes(net, views, X, rows):
+    """Return the most probable class of ``X``'s ``rows``, as ``predict_proba``.
+
+    In chunks of rows, so that only the classes of every row are kept, not
+    their probabilities; the chunks are whole inference batches, so that the
+    classes are those of one pass.
+    """
+    classes = []
+    for start in range(0, len(rows), _CHUNK_ROWS):
+        chunk = rows[start : start + _CHUNK_ROWS]
+        classes.append(predict_proba(net, views, X, chunk).argmax(dim=1))
+    return torch.cat(classes) if classes else rows.new_empty(0)
+
+
 def predict_labels(net, plan, X, y):
     """Return ``y`` (class indices) with its -1 rows labelled by ``net``.
 
@@ -124,5 +142,5 @@ def predict_labels(net, plan, X, y):
     unlabeled = labels < 0
     rows = unlabeled.nonzero()[:, 0]
     if len(rows):
-        labels[rows] = predict_proba(net, plan.test_time_views, X, rows).argmax(dim=1)
+        labels[rows] = predict_classes(net, plan.test_time_views, X, rows)
     return labels.cpu().numpy()

@@ -212,5 +212,6 @@ def test_ctrl_c_keeps_the_checkpoint_of_the_last_epoch(tmp_path, digits_partial)
     with pytest.raises(KeyboardInterrupt):
         clf.fit(*digits_partial)
     state = torch.load(tmp_path / FILENAME, weights_only=False)
+    assert len(state["stages"][0]["ranks"]) == 1
     (stage,) = state["stages"]
     assert not stage["finished"] and len(stage["history"]) == 2

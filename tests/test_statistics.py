@@ -22,7 +22,10 @@ def _unlabeled(loss, weights, labels, pos):
 
 def test_an_epoch_of_steps_becomes_one_history_row():
     net = SimpleNamespace(
-        history=History(), device="cpu", stream_=SimpleNamespace(n_unlabeled=4)
+        history=History(),
+        device="cpu",
+        stream_=SimpleNamespace(n_unlabeled=4),
+        world_size=1,
     )
     stats = PseudoLabelStatistics()
     stats.on_train_begin(net)
