@@ -11,10 +11,13 @@ touches once.
 score the fit; the test images are not read.
 
 Every run is one line of ``benchmarks/results/accuracy.jsonl``: the draw, the
-error, the fit's minutes and how busy the other processes kept the CPU during
-it (a fit that shared the cores has no valid minutes), the resolved
-configuration and its hash, the command and the commit. The report pools the
-runs of one configuration hash, one precision and one split:
+error, the confusion matrices of the evaluated images and of the unlabeled
+rows' final labels, the fit's minutes and how busy the other processes kept
+the CPU during it (a fit that shared the cores has no valid minutes), the
+resolved configuration and its hash, the command and the commit. The report
+writes the block "accuracy" from the test-split runs and the block
+"ablation" from the validation-split runs, pooling the runs of one
+configuration hash and one precision:
 
     .venv/bin/python benchmarks/bench_accuracy.py --n-labeled 100 --draws 100 101
     .venv/bin/python benchmarks/bench_accuracy.py --report-only
@@ -143,6 +146,10 @@ def run_one(X, y, X_eval, y_eval, n_labeled, draw, params):
             100 * float(np.mean(clf.transduction_[unlabeled] != y[unlabeled])), 3
         ),
         confusion=confusion_matrix(y_eval, predicted).tolist(),
+        # Where the unlabeled rows' final labels go wrong, by true class.
+        transduction_confusion=confusion_matrix(
+            y[unlabeled], clf.transduction_[unlabeled]
+        ).tolist(),
         fit_minutes=round(seconds / 60, 2),
         other_load=load,
         precision=config["plan"]["precision"],
