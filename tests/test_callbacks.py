@@ -5,7 +5,7 @@ from skorch.callbacks import EarlyStopping
 from sklearn_pseudolabel import PseudoLabelCNNClassifier
 from sklearn_pseudolabel.callbacks import HeldOutAccuracy
 
-from .conftest import REFERENCE_STEP, TINY
+from .conftest import REFERENCE_STEP, TINY, mnist_home
 
 
 def _clf(**params):
@@ -179,3 +179,19 @@ def test_divergence_guard_stops_a_collapse_to_one_class():
     ).float()
     for loss in (2.4, 2.5, 2.6):
         epoch(loss)
+
+
+@pytest.mark.skipif(mnist_home() is None, reason="the MNIST copy is not present")
+def test_a_stalled_mnist_fit_stops_with_an_error_naming_lr():
+    # lr=100 with tanh on MNIST: a loss in the thousands for epochs, never
+    # growing tenfold over its best, every prediction one class.
+    from sklearn_pseudolabel import fetch_mnist, hide_labels
+
+    X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
+    X, y = X[:3000], hide_labels(y[:3000], 100, random_state=0)
+    clf = PseudoLabelCNNClassifier(
+        lr=100.0, activation="tanh", max_epochs=8, student_epochs=0, random_state=0
+    )
+    with pytest.raises(FloatingPointError, match=r"epoch [34]: .*Lower lr \(now 100\)"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "net_")
