@@ -108,9 +108,9 @@ def main():
         f"labels, {args.epochs} Pseudo-Label epochs per fit (no student), "
         f"precision {runs['without'][0]['precision']}; each fit a fresh "
         f"process, the variants alternating over {args.rounds} rounds, nothing "
-        "else running. Seconds per epoch of the whole fit (loading, the "
-        "checkpoints' saves and the transduction included) and of skorch's "
-        "`dur` (the epoch alone):\n\n"
+        "else running. Seconds per epoch of the whole `fit` call (the images' "
+        "copy to a tensor, the checkpoints' saves and the transduction "
+        "included) and of skorch's `dur` (the epoch alone):\n\n"
         + table(
             [
                 "variant",
