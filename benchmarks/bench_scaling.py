@@ -49,8 +49,24 @@ def make_array(path, rows):
     np.save(str(path) + ".labels.npy", labels)
 
 
-def _rss_mib(who=resource.RUSAGE_SELF):
-    return resource.getrusage(who).ru_maxrss / 1024
+def _rss_mib(field):
+    """Return a memory figure of this process from /proc/self/status, in MiB.
+
+    ``VmRSS`` (now) or ``VmHWM`` (the peak), which, unlike ``getrusage``'s
+    ``ru_maxrss``, does not carry over the peak of the process that started
+    this one.
+    """
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise OSError(f"no {field} in /proc/self/status")
+
+
+def _reset_peak():
+    """Start this process's peak resident set (``VmHWM``) from now."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
 
 
 def worker(args):
@@ -63,7 +79,8 @@ def worker(args):
     if args.mode == "memory":
         X = np.array(X)
     y = hide_labels(np.load(args.path + ".labels.npy"), 100, random_state=0)
-    before = _rss_mib()
+    before = _rss_mib("VmRSS")
+    _reset_peak()
     start = time.perf_counter()
     clf = PseudoLabelCNNClassifier(
         max_epochs=1,
@@ -80,8 +97,9 @@ def worker(args):
                 images_per_s=images / clf.history_[-1, "dur"],
                 fit_seconds=seconds,
                 rss_before=before,
-                rss_peak=_rss_mib(),
-                rss_workers=_rss_mib(resource.RUSAGE_CHILDREN),
+                rss_peak=_rss_mib("VmHWM"),
+                rss_workers=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+                / 1024,
                 threads=torch.get_num_threads(),
                 precision=clf.precision_,
             )
@@ -189,11 +207,12 @@ def main():
         f"One Pseudo-Label epoch of the defaults (no student, no test-time "
         f"augmentation, precision {big['precision']}) on MNIST-sized uint8 "
         "images (the 60,000 training images tiled, each copy shifted), 100 "
-        "labeled; each variant a fresh process. Memory is the process's peak "
-        "resident set (MiB), before `fit` (Python, torch, the data in "
-        "memory) and at its end; the DataLoader workers that read the file "
-        "are apart. In memory, the images' float copy takes four times the "
-        "array:\n\n"
+        "labeled; each variant a fresh process. Memory is the process's "
+        "resident set (MiB) before `fit` (Python, torch, the data in memory) "
+        "and its peak during `fit` (`VmHWM`); the DataLoader workers that "
+        "read the file are apart (their largest `ru_maxrss`, which counts the "
+        "pages they share with the process that forked them). In memory, the "
+        "images' float copy takes four times the array:\n\n"
         + table(
             [
                 "images",
