@@ -154,6 +154,7 @@ def commit():
 def log_run(path, row):
     """Append one run to the JSON-lines log ``path``, with commit and command."""
     row = {**row, "commit": commit(), "command": command()}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with Path(path).open("a") as f:
         f.write(json.dumps(row) + "\n")
     return row

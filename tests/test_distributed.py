@@ -83,17 +83,22 @@ SCRIPT = textwrap.dedent(
 )
 
 
+#: Two CPU processes on this machine, started by PyTorch's launcher.
+TORCHRUN = [
+    sys.executable,
+    "-m",
+    "torch.distributed.run",
+    "--standalone",
+    "--nproc_per_node=2",
+]
+
+
 def _torchrun(tmp_path, params=PARAMS, kill="none", timeout=240):
     script = tmp_path / "fit.py"
     script.write_text(SCRIPT)
     out = str(tmp_path / "out")
     command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--standalone",
+        *TORCHRUN,
         str(script),
         out,
         kill,
@@ -185,15 +190,7 @@ def test_a_killed_distributed_fit_resumes_from_rank_0s_checkpoint(tmp_path):
 def test_the_documented_launch_script_runs_as_written(tmp_path):
     script = ROOT / "examples" / "fit_distributed.py"
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--nproc_per_node",
-            "2",
-            "--standalone",
-            str(script),
-        ],
+        [*TORCHRUN, str(script)],
         capture_output=True,
         text=True,
         timeout=300,
