@@ -31,7 +31,15 @@ import os
 import time
 
 import numpy as np
-from _report import ROOT, log_run, mnist_home, read_log, table, write_section
+from _report import (
+    ROOT,
+    cpu_model,
+    log_run,
+    mnist_home,
+    read_log,
+    table,
+    write_section,
+)
 from sklearn.metrics import confusion_matrix
 
 from sklearn_pseudolabel import PseudoLabelCNNClassifier, fetch_mnist, hide_labels
@@ -153,6 +161,7 @@ def run_one(X, y, X_eval, y_eval, n_labeled, draw, params):
         fit_minutes=round(seconds / 60, 2),
         other_load=load,
         precision=config["plan"]["precision"],
+        cpu=f"{os.cpu_count()} cores, {cpu_model()}",
         config=config,
         config_hash=config_hash(config),
     )
@@ -274,10 +283,11 @@ def _configurations(runs):
     for group in _groups(runs).values():
         run = group[0]
         commits = ", ".join(sorted({r["commit"] for r in group}))
+        cpus = "; ".join(sorted({r["cpu"] for r in group}))
         plan = json.dumps(run["config"]["plan"], sort_keys=True)
         lines.append(
             f"- `{run['config_hash']}` ({run['precision']}): resolved on MNIST "
-            f"to `{plan}`; commit(s) {commits}"
+            f"to `{plan}`; commit(s) {commits}; CPU {cpus}"
         )
     return "\n".join(lines)
 
