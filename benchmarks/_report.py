@@ -195,8 +195,12 @@ command to refresh the block. MNIST is read by `fetch_mnist`, from
 `data_home` (scikit-learn's data folder by default)."""
 
 
-def write_section(name, title, body, device="cpu"):
-    """Replace (or add, in :data:`ORDER`) block ``name`` of docs/benchmarks.md."""
+def write_section(name, title, body, device="cpu", where=None):
+    """Replace (or add, in :data:`ORDER`) block ``name`` of docs/benchmarks.md.
+
+    The block's machine line is this process's (:func:`machine`), or
+    ``where`` for a block written from the logs of runs made elsewhere.
+    """
     if name not in ORDER:
         raise ValueError(f"block {name!r} is not one of {ORDER}")
     blocks = _read_blocks()
@@ -204,7 +208,8 @@ def write_section(name, title, body, device="cpu"):
     blocks[name] = _block(
         name,
         title,
-        f"Command: `{command()}`\n\nMachine: {machine(device)}\n\n{body.strip()}",
+        f"Command: `{command()}`\n\n"
+        f"Machine: {where or machine(device)}\n\n{body.strip()}",
     )
     page = "# Benchmarks\n\n" + "\n\n".join(
         blocks[key] for key in ORDER if key in blocks

@@ -33,6 +33,7 @@ import time
 import numpy as np
 from _report import (
     ROOT,
+    commit,
     cpu_model,
     log_run,
     mnist_home,
@@ -310,6 +311,8 @@ def _commands(runs):
 def report():
     """Rebuild the ``accuracy`` and ``ablation`` blocks from the log."""
     runs = read_log(LOG)
+    # The runs' machines differ: each configuration names its CPUs.
+    where = f"the CPU of each configuration's runs, below; report at commit {commit()}"
     test = [r for r in runs if r["split"] == "test"]
     counts = sorted({r["n_labeled"] for r in test} | set(TARGETS))
     header, errors, draws, minutes = _tables(test, counts)
@@ -327,10 +330,12 @@ def report():
         for name, row in PUBLISHED.items()
     ]
     missed = [
-        f"{n} labels: mean {np.mean(errs):.2f} % against a target of {TARGETS[n]:.1f} %"
+        f"{_name(group)} at {n} labels: mean {np.mean(errs):.2f} % against a "
+        f"target of {TARGETS[n]:.1f} %"
+        for group in _groups(test).values()
         for n in counts
         if n in TARGETS
-        for errs in [[r["error"] for r in test if r["n_labeled"] == n]]
+        for errs in [[r["error"] for r in group if r["n_labeled"] == n]]
         if errs and np.mean(errs) > TARGETS[n]
     ]
     body = (
@@ -353,11 +358,14 @@ def report():
         "-1, and `random_state=draw`. Draws "
         + ", ".join(map(str, TUNING_DRAWS))
         + " chose the defaults, on this same test set: they are never reported "
-        "here. Every draw above was fitted once, after the configuration was "
-        "fixed, and touched the test set once. Published rows are the authors' "
-        "own figures (their networks and protocols), not rerun here."
+        "here. Every draw above was fitted once per configuration, after the "
+        "configuration was fixed, and touched the test set once. Published "
+        "rows are the authors' own figures (their networks and protocols), not "
+        "rerun here."
     )
-    write_section("accuracy", "Accuracy against the number of labels (MNIST)", body)
+    write_section(
+        "accuracy", "Accuracy against the number of labels (MNIST)", body, where=where
+    )
     validation = [r for r in runs if r["split"] == "validation"]
     counts = sorted({r["n_labeled"] for r in validation})
     header, errors, draws, minutes = _tables(validation, counts)
@@ -378,7 +386,9 @@ def report():
             else ""
         )
     )
-    write_section("ablation", "What each setting does, on validation (MNIST)", body)
+    write_section(
+        "ablation", "What each setting does, on validation (MNIST)", body, where=where
+    )
 
 
 if __name__ == "__main__":
