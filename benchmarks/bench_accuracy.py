@@ -31,6 +31,7 @@ import os
 import time
 
 import numpy as np
+from _audit import PseudoLabelAudit, audit_summary
 from _report import (
     ROOT,
     commit,
@@ -98,7 +99,9 @@ def resolved_configuration(clf):
     changed = {
         k: repr(v)
         for k, v in params.items()
-        if k not in ("random_state", "verbose") and repr(v) != repr(defaults[k])
+        # The audit of validation runs observes and changes nothing.
+        if k not in ("random_state", "verbose", "callbacks")
+        and repr(v) != repr(defaults[k])
     }
     return {"params": changed, "plan": {k: _resolved(clf, k) for k in PLAN_FIELDS}}
 
@@ -134,9 +137,16 @@ def config_hash(config):
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def run_one(X, y, X_eval, y_eval, n_labeled, draw, params):
-    """Fit on draw ``draw`` of ``n_labeled`` labels; return the run's record."""
+def run_one(X, y, X_eval, y_eval, n_labeled, draw, params, audit=False):
+    """Fit on draw ``draw`` of ``n_labeled`` labels; return the run's record.
+
+    ``audit``: also record, per epoch, the pseudo-labels' worth against the
+    truth (:class:`PseudoLabelAudit`), for the runs that choose settings.
+    """
     y_partial = hide_labels(y, n_labeled, random_state=draw)
+    unlabeled = y_partial == -1
+    if audit:
+        params = dict(params, callbacks=[PseudoLabelAudit(y[unlabeled])])
     clf = PseudoLabelCNNClassifier(random_state=draw, **params)
     busy = _cpu_jiffies()
     own = time.process_time()
@@ -145,9 +155,8 @@ def run_one(X, y, X_eval, y_eval, n_labeled, draw, params):
     seconds = time.perf_counter() - start
     load = _other_load(busy, _cpu_jiffies(), time.process_time() - own, seconds)
     predicted = clf.predict(X_eval)
-    unlabeled = y_partial == -1
     config = resolved_configuration(clf)
-    return dict(
+    record = dict(
         n_labeled=n_labeled,
         draw=draw,
         error=round(100 * float(np.mean(predicted != y_eval)), 3),
@@ -166,6 +175,9 @@ def run_one(X, y, X_eval, y_eval, n_labeled, draw, params):
         config=config,
         config_hash=config_hash(config),
     )
+    if audit:
+        record["audit"] = audit_summary(clf.history_)
+    return record
 
 
 def main():
@@ -198,7 +210,8 @@ def main():
         for n in args.n_labeled:
             for draw in args.draws:
                 params = dict(args.set, device=args.device)
-                run = run_one(X, y, X_eval, y_eval, n, draw, params)
+                audit = args.split == "validation"
+                run = run_one(X, y, X_eval, y_eval, n, draw, params, audit)
                 log_run(LOG, dict(split=args.split, **run))
                 print(
                     f"{n} labels, draw {draw} ({args.split}): {run['error']:.2f} % "
@@ -302,6 +315,32 @@ def _verdict(runs, missed):
     return "\n\nThe label counts run meet their targets."
 
 
+def _audit_table(runs, counts):
+    """Return the table of the pseudo-labels' worth at the last epoch, or ""."""
+    audited = [r for r in runs if r.get("audit")]
+    if not audited:
+        return ""
+    header = ["configuration"] + [f"{n} labels" for n in counts]
+    rows = []
+    for group in _groups(audited).values():
+        cells = []
+        for n in counts:
+            last = [r["audit"][-1] for r in group if r["n_labeled"] == n]
+            if not last:
+                cells.append("–")
+                continue
+            kept = np.mean([a["kept"] for a in last])
+            wrong = np.mean([a["kept"] * (1 - a["kept_accuracy"]) for a in last])
+            cells.append(f"{100 * kept:.1f} / {100 * wrong:.2f} (n={len(last)})")
+        rows.append([_name(group)] + cells)
+    return (
+        "\n\nPseudo-labels in the last Pseudo-Label epoch, against the truth of "
+        "the unlabeled rows: the share of the unlabeled images whose "
+        "pseudo-label the mask kept / the share kept and wrong (%), mean over "
+        "draws:\n\n" + table(header, rows)
+    )
+
+
 def _commands(runs):
     """Return the commands that made ``runs``, as a list."""
     commands = sorted({r["command"] for r in runs})
@@ -378,6 +417,7 @@ def report():
         + (
             "\n\nEach draw:\n\n"
             + table(header, draws)
+            + _audit_table(validation, counts)
             + "\n\nConfigurations:\n\n"
             + _configurations(validation)
             + "\n\nThe runs' commands:\n\n"

@@ -223,6 +223,13 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
 
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks, copied for each network (``net_.callbacks_``).
+        Besides skorch's arguments, ``on_batch_end`` of a training step gets
+        ``loss_labeled`` (a 0-d tensor) and ``unlabeled``: None for a step
+        without unlabeled images, else ``(loss, weights, labels, pos)``, the
+        unlabeled loss, the mask's weights (None when every pseudo-label
+        counts), the pseudo-labels (class indices) and the images' positions
+        among the unlabeled rows of ``X``, in their order; all on the
+        training device.
 
     device : str, default="cpu"
         Torch device for training and prediction, e.g. ``"cuda"``.

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
-from skorch.callbacks import EarlyStopping
+import torch
+from skorch.callbacks import Callback, EarlyStopping
 
 from sklearn_pseudolabel import PseudoLabelCNNClassifier
 from sklearn_pseudolabel.callbacks import HeldOutAccuracy
@@ -52,6 +53,53 @@ def test_early_stopping_on_held_out_accuracy(digits, digits_partial):
     ]
     clf = _clf(max_epochs=10, callbacks=callbacks).fit(X_train, y_train)
     assert clf.n_iter_ == 2
+
+
+class _RecordUnlabeled(Callback):
+    """Keep what each training step hands ``on_batch_end``, on the CPU."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.epochs = []
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.epochs.append([])
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.epochs[-1].append((kwargs["loss_labeled"], kwargs["unlabeled"]))
+
+
+@pytest.mark.parametrize("threshold", [None, 0.9])
+def test_callbacks_see_each_steps_pseudo_labels(digits_partial, threshold):
+    X, y = digits_partial
+    clf = _clf(
+        refresh="batch", threshold=threshold, callbacks=[_RecordUnlabeled()]
+    ).fit(X, y)
+    record = dict(clf.net_.callbacks_)["_RecordUnlabeled"]
+    n_unlabeled = int((y == -1).sum())
+    assert len(record.epochs) == 4
+    checked = 0
+    for epoch, steps in enumerate(record.epochs):
+        assert all(loss.ndim == 0 for loss, _ in steps)
+        if clf.history_[epoch, "alpha"] == 0:  # no unlabeled image is used
+            assert all(unlabeled is None for _, unlabeled in steps)
+            continue
+        checked += 1
+        loss, weights, labels, pos = zip(*(u for _, u in steps))
+        pos, labels = torch.cat(pos), torch.cat(labels)
+        # An epoch sees every unlabeled row once, named by its position.
+        assert sorted(pos.tolist()) == list(range(n_unlabeled))
+        assert labels.shape == pos.shape and labels.dtype == torch.long
+        assert 0 <= labels.min() and labels.max() < 10
+        if threshold is None:
+            assert all(w is None for w in weights)
+            continue
+        weights = torch.cat(weights)
+        assert set(weights.unique().tolist()) <= {0.0, 1.0}
+        assert weights.mean().item() == pytest.approx(
+            clf.history_[epoch, "pseudo_label_confident"]
+        )
+    assert checked == 2  # alpha > 0 from epoch 3 (T1=1)
 
 
 @pytest.mark.parametrize(
