@@ -131,6 +131,13 @@ def _resolved(clf, name):
     return " ".join(repr(value).split())
 
 
+def _stage_minutes(clf, seconds):
+    """Return the minutes of each stage's epochs, and of the rest of the fit."""
+    stages = [clf.history_] + list(clf.student_histories_)
+    minutes = [sum(h[:, "dur"]) / 60 for h in stages]
+    return [round(m, 2) for m in [*minutes, seconds / 60 - sum(minutes)]]
+
+
 def config_hash(config):
     """Short hash of a resolved configuration."""
     text = json.dumps(config, sort_keys=True)
@@ -169,6 +176,9 @@ def run_one(X, y, X_eval, y_eval, n_labeled, draw, params, audit=False):
             y[unlabeled], clf.transduction_[unlabeled]
         ).tolist(),
         fit_minutes=round(seconds / 60, 2),
+        # Where the minutes went: the Pseudo-Label epochs, each student's
+        # epochs, and the rest (the students' labels, transduction, setup).
+        stage_minutes=_stage_minutes(clf, seconds),
         other_load=load,
         precision=config["plan"]["precision"],
         cpu=f"{os.cpu_count()} cores, {cpu_model()}",
