@@ -28,7 +28,8 @@ class PseudoLabelAudit(Callback):
 
     def on_train_begin(self, net, **kwargs):
         self.truth_ = torch.as_tensor(self.y_unlabeled, device=net.device).long()
-        self.n_classes_ = int(self.truth_.max()) + 1
+        # The net's classes: a pseudo-label may name one no unlabeled row has.
+        self.n_classes_ = len(net.classes_)
 
     def on_epoch_begin(self, net, **kwargs):
         k = self.n_classes_
