@@ -132,12 +132,6 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         Student's students are at least as large as their teacher (a user
         module's network otherwise). None: ``channels``.
 
-    student_threshold : float in [0, 1] or None, default=None
-        Unlabeled rows whose probability under the network before a student
-        (the largest class probability, with the test-time views) is below
-        ``student_threshold`` are left out of that student's training, as
-        Noisy Student filters its data. None: every row.
-
     lr : float, default=0.05
         Learning rate of SGD.
 
@@ -393,7 +387,6 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         student_epochs="auto",
         student_rounds="auto",
         student_channels="auto",
-        student_threshold=None,
         lr=0.05,
         lr_decay="cosine",
         momentum=0.9,
@@ -439,7 +432,6 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         self.student_epochs = student_epochs
         self.student_rounds = student_rounds
         self.student_channels = student_channels
-        self.student_threshold = student_threshold
         self.lr = lr
         self.lr_decay = lr_decay
         self.momentum = momentum

@@ -3,9 +3,7 @@
 A round of Noisy Student (Xie et al., 2020): a fresh network, trained on
 every row, the unlabeled ones under the labels that the network before it
 predicts for them (with the test-time views, as the classifier predicts),
-with the labeled view's augmentation and dropout as noise; with
-``student_threshold``, the rows the network before it is unsure of are left
-out (Noisy Student's data filtering).
+with the labeled view's augmentation and dropout as noise and no threshold.
 Each student learns the labels of the one before; the last one predicts.
 """
 
@@ -47,22 +45,13 @@ def train_student(estimator, plan, data, teacher, round_, progress=None, store=N
     ``plan.student_channels``) and optimizer, fresh weights
     (``plan.student_seed(round_)``), ``plan.student_epochs`` epochs of its own
     learning-rate schedule, and the labeled view ``plan.augmenter``; every
-    row counts as labeled, but the unlabeled rows whose teacher probability
-    is below ``estimator.student_threshold``, which it leaves out. ``progress`` is a skorch callback or None;
+    row counts as labeled. ``progress`` is a skorch callback or None;
     ``store`` the fit's checkpoints (the student is stage ``round_ + 1``).
     """
     y = data.y_train.clone()
     unlabeled = y < 0
     rows = unlabeled.nonzero()[:, 0]
-    # Rows the teacher is unsure of stay unlabeled: the student, without
-    # pseudo-labels of its own (alpha_f=0), leaves them out.
-    y[unlabeled] = predict_classes(
-        teacher,
-        plan.test_time_views,
-        data.X_train,
-        rows,
-        threshold=estimator.student_threshold,
-    )
+    y[unlabeled] = predict_classes(teacher, plan.test_time_views, data.X_train, rows)
     student = build_net(
         estimator,
         plan,

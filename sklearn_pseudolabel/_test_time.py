@@ -117,22 +117,17 @@ def predict_proba(net, views, X, rows=None):
     return views.predict_proba(net, X, rows)
 
 
-def predict_classes(net, views, X, rows, threshold=None):
+def predict_classes(net, views, X, rows):
     """Return the most probable class of ``X``'s ``rows``, as ``predict_proba``.
 
-    With ``threshold``, a row whose largest probability is below it gets -1
-    (no class). In chunks of rows, so that only the classes of every row are
-    kept, not their probabilities; the chunks are whole inference batches, so
-    that the classes are those of one pass.
+    In chunks of rows, so that only the classes of every row are kept, not
+    their probabilities; the chunks are whole inference batches, so that the
+    classes are those of one pass.
     """
     classes = []
     for start in range(0, len(rows), _CHUNK_ROWS):
         chunk = rows[start : start + _CHUNK_ROWS]
-        proba = predict_proba(net, views, X, chunk)
-        best = proba.argmax(dim=1)
-        if threshold is not None:
-            best[proba.amax(dim=1) < threshold] = -1
-        classes.append(best)
+        classes.append(predict_proba(net, views, X, chunk).argmax(dim=1))
     return torch.cat(classes) if classes else rows.new_empty(0)
 
 

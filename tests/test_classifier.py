@@ -368,8 +368,6 @@ def _assert_unchanged(clf, before):
         (dict(student_channels=(8, 0, 16)), "one positive integer per convolution"),
         (dict(student_channels=(8, True, 16)), "one positive integer per"),
         (dict(student_channels=16), "student_channels"),
-        (dict(student_threshold=1.5), "student_threshold"),
-        (dict(student_threshold="auto"), "student_threshold"),
     ],
 )
 def test_invalid_hyperparameters(params, match, digits_partial):

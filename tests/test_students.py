@@ -119,40 +119,6 @@ def test_student_learns_the_labels_predicted_with_the_views(digits_partial):
     np.testing.assert_array_equal(labels[~unlabeled], y[~unlabeled])
 
 
-def test_student_threshold_leaves_out_the_rows_the_teacher_is_unsure_of(
-    digits_partial,
-):
-    X, y = digits_partial
-    unlabeled = y == -1
-    every = make_clf(
-        student_epochs=2, student_rounds=1, callbacks=[TrainingRows()]
-    ).fit(X, y)
-    proba = predict_proba(
-        every.net_, every._test_time_views, check_predict_data(every, X[unlabeled])
-    ).numpy()
-    # A threshold that splits the unlabeled rows in two.
-    threshold = float(np.median(proba.max(1)))
-    sure = proba.max(1) >= threshold
-    assert 0 < sure.sum() < unlabeled.sum()
-    clf = clone(every).set_params(student_threshold=threshold).fit(X, y)
-    # The threshold leaves the Pseudo-Label network as it was.
-    for a, b in zip(clf.net_.module_.parameters(), every.net_.module_.parameters()):
-        torch.testing.assert_close(a, b, rtol=0, atol=0)
-    # The rows below it stay unlabeled (-1), which the student (α = 0)
-    # skips; the others carry the teacher's class, the labeled rows their own.
-    rows = dict(clf.student_net_.callbacks_)["TrainingRows"]
-    labels = rows.labels[unlabeled]
-    np.testing.assert_array_equal(labels[~sure], -1)
-    np.testing.assert_array_equal(labels[sure], proba.argmax(1)[sure])
-    np.testing.assert_array_equal(rows.labels[~unlabeled], y[~unlabeled])
-    assert rows.n_labeled == (~unlabeled).sum() + sure.sum()
-    assert clf.student_net_.history[:, "alpha"] == [0.0, 0.0]
-    # None (the default) keeps every row, as threshold 0 does.
-    assert dict(every.student_net_.callbacks_)["TrainingRows"].n_labeled == len(y)
-    zero = clone(every).set_params(student_threshold=0.0).fit(X, y)
-    np.testing.assert_array_equal(zero.predict_proba(X), every.predict_proba(X))
-
-
 def test_student_channels_widen_the_students_alone(digits_partial):
     X, y = digits_partial
     clf = make_clf(student_epochs=1, student_rounds=2, student_channels=[12, 24, 20])
