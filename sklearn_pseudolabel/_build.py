@@ -241,7 +241,7 @@ def _parts(estimator, augmenters):
         else parts.Alignment()
     )
     return dict(
-        views=parts.Views(*augmenters),
+        views=parts.Views(*augmenters, mixup=estimator.mixup),
         teacher=teacher,
         alignment=alignment,
         targets=targets,
