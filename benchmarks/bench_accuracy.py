@@ -44,6 +44,7 @@ from _report import (
 )
 from sklearn.metrics import confusion_matrix
 
+import sklearn_pseudolabel
 from sklearn_pseudolabel import PseudoLabelCNNClassifier, fetch_mnist, hide_labels
 
 LOG = ROOT / "benchmarks" / "results" / "accuracy.jsonl"
@@ -233,11 +234,26 @@ def main():
 
 
 def _override(text):
-    """``"key=value"`` -> ``(key, value)``, the value a Python literal."""
+    """``"key=value"`` -> ``(key, value)``.
+
+    The value is a Python literal, or a call of one of the library's public
+    classes with literal keyword arguments, such as
+    ``augmenter=RandomDistortion(max_rotation=10.0,stroke_probability=0.0)``.
+    """
     key, sep, value = text.partition("=")
     if not sep or not key.isidentifier():
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    return key, ast.literal_eval(value)
+    node = ast.parse(value, mode="eval").body
+    if not isinstance(node, ast.Call):
+        return key, ast.literal_eval(node)
+    name = getattr(node.func, "id", None)
+    if name not in sklearn_pseudolabel.__all__ or node.args:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: only a public class of sklearn_pseudolabel, called "
+            "with keyword arguments, or a literal"
+        )
+    kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords}
+    return key, getattr(sklearn_pseudolabel, name)(**kwargs)
 
 
 #: A fit's minutes count when other processes used less than this share of
