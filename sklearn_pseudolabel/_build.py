@@ -241,7 +241,7 @@ def _parts(estimator, augmenters):
         else parts.Alignment()
     )
     return dict(
-        views=parts.Views(*augmenters, mixup=estimator.mixup),
+        views=parts.Views(*augmenters),
         teacher=teacher,
         alignment=alignment,
         targets=targets,

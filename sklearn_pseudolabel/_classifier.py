@@ -197,13 +197,6 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         labels clean (FixMatch's consistency). ``"auto"``: the weak view of
         ``augmenter="auto"`` without strokes. None: the clean images.
 
-    mixup : bool, default=False
-        Blend each unlabeled view with another unlabeled image of its step,
-        ``λ·x_i + (1 - λ)·x_j`` with ``λ`` uniform in [0.5, 1], and train the
-        blend towards both pseudo-labels, weighed by ``λ`` and ``1 - λ``
-        (mixup against confirmation bias; Arazo et al., 2019). Needs a
-        teacher that labels the clean images (not ``"training_pass"``).
-
     test_time_augmentation : bool or "auto", default="auto"
         Average the probabilities of the image and 8 fixed warps of it
         (rotations by ±8°, zooms by ±8 %, shifts by ±5 % of the side), in
@@ -410,7 +403,6 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         image_shape=None,
         augmenter="auto",
         augmenter_unlabeled=None,
-        mixup=False,
         test_time_augmentation="auto",
         ema_decay=0.99,
         early_stopping=False,
@@ -456,7 +448,6 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         self.image_shape = image_shape
         self.augmenter = augmenter
         self.augmenter_unlabeled = augmenter_unlabeled
-        self.mixup = mixup
         self.test_time_augmentation = test_time_augmentation
         self.ema_decay = ema_decay
         self.early_stopping = early_stopping

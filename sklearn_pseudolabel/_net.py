@@ -389,15 +389,7 @@ class PseudoLabelNet(NeuralNetClassifier):
             mine_targets = targets[piece]
             mine_weights = None if weights is None else weights[piece]
         # Lee's normalisation: divide by the unlabeled batch size n'.
-        if self.views.mixing_ is not None:
-            per_sample = self.views.mixed(
-                lambda t: F.cross_entropy(logits, t, reduction="none"),
-                mine_targets,
-                mine_weights,
-            )
-            loss = per_sample.mean()
-            weights = None if weights is None else weights.detach()
-        elif weights is None:
+        if weights is None:
             loss = F.cross_entropy(logits, mine_targets)
         else:
             per_sample = F.cross_entropy(logits, mine_targets, reduction="none")

@@ -75,7 +75,6 @@ PARAMETER_CONSTRAINTS = {
         StrOptions({"auto"}),
         None,
     ],
-    "mixup": ["boolean"],
     "test_time_augmentation": ["boolean", StrOptions({"auto"})],
     "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
     "early_stopping": ["boolean"],
@@ -207,14 +206,6 @@ def _check_parts(estimator):
                 "trained; with ema_decay use teacher='eval' (the average "
                 "then predicts)."
             )
-    if estimator.mixup and (
-        estimator.teacher == "training_pass"
-        or getattr(estimator.teacher, "uses_training_pass", False)
-    ):
-        raise ValueError(
-            "mixup needs a teacher that labels the clean images: a teacher "
-            "that reads the training pass would label the blends."
-        )
     if estimator.targets != "soft" and estimator.temperature != 1:
         raise ValueError(
             f"temperature={estimator.temperature} applies to targets='soft' only."

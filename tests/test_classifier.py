@@ -356,11 +356,6 @@ def _assert_unchanged(clf, before):
         (dict(teacher="training_pass"), "needs refresh='batch'"),
         (dict(teacher="training_pass", refresh="batch", ema_decay=0.9), "ema_decay"),
         (dict(teacher="oracle"), "teacher"),
-        (
-            dict(mixup=True, teacher="training_pass", refresh="batch", ema_decay=None),
-            "mixup needs a teacher that labels the clean images",
-        ),
-        (dict(mixup="yes"), "mixup"),
         (dict(temperature=0.5), "applies to targets='soft' only"),
         (dict(targets="soft", temperature=0.0), "temperature"),
         (dict(mask="class_adaptive"), "needs a threshold"),

@@ -93,7 +93,6 @@ def test_user_part_instance_is_copied_and_used(digits_partial):
         dict(distribution_alignment=True),
         dict(targets="soft", temperature=0.5),
         dict(refresh="batch", ema_decay=0.9, augmenter_unlabeled=RandomDistortion()),
-        dict(mixup=True, threshold=0.5),
     ],
 )
 def test_every_variant_trains_and_drops_its_state(digits_partial, params):
@@ -106,15 +105,6 @@ def test_every_variant_trains_and_drops_its_state(digits_partial, params):
         assert not [k for k in vars(part) if k.endswith("_")]
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
-
-
-def test_mixup_changes_the_fit_and_is_reproducible(digits_partial):
-    X, y = digits_partial
-    plain = make_clf().fit(X, y).predict_proba(X)
-    mixed = make_clf(mixup=True).fit(X, y).predict_proba(X)
-    again = make_clf(mixup=True).fit(X, y).predict_proba(X)
-    np.testing.assert_array_equal(mixed, again)
-    assert not np.allclose(mixed, plain)
 
 
 def test_gridsearch_over_parts(digits):

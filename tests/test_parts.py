@@ -182,51 +182,6 @@ def test_views_apply_each_augmenter_to_its_half():
     assert not hasattr(views, "generator_")
 
 
-def test_views_mixup_blends_unlabeled_images_with_a_partner():
-    X_l = torch.zeros(2, 1, 2, 2)
-    X_u = torch.arange(5.0).view(5, 1, 1, 1).expand(5, 1, 2, 2)
-    views = Views(labeled=_AddOne(), mixup=True)
-    views.start(_context())
-    lab, unl = views.student(X_l, X_u)
-    assert (lab == 1).all()  # the labeled images are never mixed
-    partner, share = views.mixing_
-    assert sorted(partner.tolist()) == list(range(5))
-    assert ((0.5 <= share) & (share <= 1)).all()
-    expected = share * torch.arange(5.0) + (1 - share) * partner.float()
-    torch.testing.assert_close(unl[:, 0, 0, 0], expected)
-    # The same generator seed gives the same blends.
-    views.start(_context())
-    torch.testing.assert_close(views.student(X_l, X_u)[1], unl)
-    # No unlabeled image: nothing to mix, and the loss is the plain one.
-    assert views.student(X_l, X_u[:0])[1].shape == (0, 1, 2, 2)
-    assert views.mixing_ is None
-    views.stop()
-    assert not [k for k in vars(views) if k.endswith("_")]
-
-
-def test_views_mixed_loss_weighs_both_pseudo_labels():
-    views = Views(mixup=True)
-    views.start(_context())
-    views.student(torch.zeros(0, 1, 1, 1), torch.zeros(3, 1, 1, 1))
-    partner, share = views.mixing_
-    targets = torch.tensor([0, 1, 2])
-    weights = torch.tensor([1.0, 0.0, 0.5])
-
-    def loss(t):  # a per-row loss that shows which target it was given
-        return 10.0 * t.float() + 1.0
-
-    got = views.mixed(loss, targets, weights)
-    own = weights * loss(targets)
-    other = weights[partner] * loss(targets[partner])
-    torch.testing.assert_close(got, share * own + (1 - share) * other)
-    # Without mixup, the mask's weights times the loss.
-    plain = Views()
-    plain.start(_context())
-    plain.student(torch.zeros(0, 1, 1, 1), torch.zeros(3, 1, 1, 1))
-    torch.testing.assert_close(plain.mixed(loss, targets, weights), own)
-    torch.testing.assert_close(plain.mixed(loss, targets, None), loss(targets))
-
-
 def test_part_repr_shows_parameters_not_state():
     mask = ClassAdaptiveThreshold(0.9)
     mask.start(_context())
