@@ -284,7 +284,10 @@ def _groups(runs):
 def _name(group):
     """Return the row's name: what its configuration sets, hash, precision."""
     run = group[0]
-    params = ", ".join(f"{k}={v}" for k, v in run["config"]["params"].items())
+    # A repr may wrap lines (an estimator's): one line in a table cell.
+    params = ", ".join(
+        f"{k}={' '.join(v.split())}" for k, v in run["config"]["params"].items()
+    )
     return f"{params or 'defaults'} (`{run['config_hash']}`, {run['precision']})"
 
 
