@@ -203,7 +203,8 @@ def main():
         nargs="+",
         default=[],
         type=_override,
-        help="a parameter other than its default (a Python literal)",
+        help="a parameter other than its default: a Python literal, or a public "
+        "class of the library called with literal keywords",
     )
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
