@@ -129,7 +129,15 @@ def _resolved(clf, name):
         value = list(value)
     if value is None or isinstance(value, (bool, int, float, str, list)):
         return value
-    return " ".join(repr(value).split())
+    return _one_line(repr(value))
+
+
+def _one_line(text):
+    """Return ``text`` with each run of whitespace as one space.
+
+    An estimator's repr wraps lines; a table cell holds one.
+    """
+    return " ".join(text.split())
 
 
 def _stage_minutes(clf, seconds):
@@ -248,13 +256,15 @@ def _override(text):
     if not isinstance(node, ast.Call):
         return key, ast.literal_eval(node)
     name = getattr(node.func, "id", None)
-    if name not in sklearn_pseudolabel.__all__ or node.args:
+    cls = getattr(sklearn_pseudolabel, name, None) if name else None
+    public = name in sklearn_pseudolabel.__all__ and isinstance(cls, type)
+    if not public or node.args or any(kw.arg is None for kw in node.keywords):
         raise argparse.ArgumentTypeError(
             f"{value!r}: only a public class of sklearn_pseudolabel, called "
             "with keyword arguments, or a literal"
         )
     kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords}
-    return key, getattr(sklearn_pseudolabel, name)(**kwargs)
+    return key, cls(**kwargs)
 
 
 #: A fit's minutes count when other processes used less than this share of
@@ -285,9 +295,8 @@ def _groups(runs):
 def _name(group):
     """Return the row's name: what its configuration sets, hash, precision."""
     run = group[0]
-    # A repr may wrap lines (an estimator's): one line in a table cell.
     params = ", ".join(
-        f"{k}={' '.join(v.split())}" for k, v in run["config"]["params"].items()
+        f"{k}={_one_line(v)}" for k, v in run["config"]["params"].items()
     )
     return f"{params or 'defaults'} (`{run['config_hash']}`, {run['precision']})"
 
