@@ -132,12 +132,6 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         Student's students are at least as large as their teacher (a user
         module's network otherwise). None: ``channels``.
 
-    student_teacher : {"previous", "ensemble"}, default="previous"
-        Whose labels a student learns. ``"previous"``: the network before it
-        (the Pseudo-Label network, then each student). ``"ensemble"``: the
-        Pseudo-Label network and every student before it together, their
-        test-time probabilities summed.
-
     lr : float, default=0.05
         Learning rate of SGD.
 
@@ -393,7 +387,6 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         student_epochs="auto",
         student_rounds="auto",
         student_channels="auto",
-        student_teacher="previous",
         lr=0.05,
         lr_decay="cosine",
         momentum=0.9,
@@ -439,7 +432,6 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         self.student_epochs = student_epochs
         self.student_rounds = student_rounds
         self.student_channels = student_channels
-        self.student_teacher = student_teacher
         self.lr = lr
         self.lr_decay = lr_decay
         self.momentum = momentum

@@ -55,7 +55,6 @@ PARAMETER_CONSTRAINTS = {
         StrOptions({"auto"}),
     ],
     "student_channels": [tuple, list, StrOptions({"auto"}), None],
-    "student_teacher": [StrOptions({"previous", "ensemble"})],
     "lr": [Interval(Real, 0, None, closed="neither")],
     "lr_decay": [Interval(Real, 0, 1, closed="right"), StrOptions({"cosine"})],
     "momentum": [Interval(Real, 0, 1, closed="left")],

@@ -4,8 +4,7 @@ A round of Noisy Student (Xie et al., 2020): a fresh network, trained on
 every row, the unlabeled ones under the labels that the network before it
 predicts for them (with the test-time views, as the classifier predicts),
 with the labeled view's augmentation and dropout as noise and no threshold.
-Each student learns the labels of the one before (or of the ensemble of
-the networks before it); the last one predicts.
+Each student learns the labels of the one before; the last one predicts.
 """
 
 from ._build import build_net
@@ -18,10 +17,6 @@ __all__ = ["train_students"]
 def train_students(estimator, plan, data, net, progress=None, ctrl_c=None, store=None):
     """Train ``plan.student_rounds`` students, the first on ``net``'s labels.
 
-    With ``student_teacher="ensemble"`` each later student learns the labels
-    of ``net`` and every student before it together; otherwise, those of the
-    student before it.
-
     Returns the last student's net (None without a student) and the
     students' histories, in order. ``progress`` is a
     :class:`~sklearn_pseudolabel._progress.FitProgress` or None; ``ctrl_c``,
@@ -29,28 +24,22 @@ def train_students(estimator, plan, data, net, progress=None, ctrl_c=None, store
     the fit's :class:`~sklearn_pseudolabel._checkpoint.CheckpointStore` or
     None.
     """
-    student, histories, teachers = None, [], [net]
+    student, histories = None, []
     for round_ in range(plan.student_rounds):
         stage = None
         if progress is not None:
             name = f"student {round_ + 1} of {plan.student_rounds}"
             stage = progress.stage(name, plan.student_epochs)
-        student = train_student(estimator, plan, data, teachers, round_, stage, store)
+        teacher = net if student is None else student
+        student = train_student(estimator, plan, data, teacher, round_, stage, store)
         histories.append(student.history)
-        if estimator.student_teacher == "ensemble":
-            teachers.append(student)
-        else:
-            teachers = [student]
         if ctrl_c is not None:
             ctrl_c.check()
     return student, histories
 
 
-def train_student(estimator, plan, data, teachers, round_, progress=None, store=None):
-    """Train student ``round_`` on the rows of ``data``, -1 rows by ``teachers``.
-
-    The -1 rows take the class of the summed probabilities of the networks
-    ``teachers``, with the test-time views.
+def train_student(estimator, plan, data, teacher, round_, progress=None, store=None):
+    """Train student ``round_`` on the rows of ``data``, -1 rows by ``teacher``.
 
     The student has the teacher's architecture (but
     ``plan.student_channels``) and optimizer, fresh weights
@@ -62,7 +51,7 @@ def train_student(estimator, plan, data, teachers, round_, progress=None, store=
     y = data.y_train.clone()
     unlabeled = y < 0
     rows = unlabeled.nonzero()[:, 0]
-    y[unlabeled] = predict_classes(teachers, plan.test_time_views, data.X_train, rows)
+    y[unlabeled] = predict_classes(teacher, plan.test_time_views, data.X_train, rows)
     student = build_net(
         estimator,
         plan,

@@ -117,21 +117,17 @@ def predict_proba(net, views, X, rows=None):
     return views.predict_proba(net, X, rows)
 
 
-def predict_classes(nets, views, X, rows):
-    """Return the most probable class of ``X``'s ``rows`` for ``nets``.
+def predict_classes(net, views, X, rows):
+    """Return the most probable class of ``X``'s ``rows``, as ``predict_proba``.
 
-    ``nets`` is a sequence of networks, whose probabilities (as
-    ``predict_proba``) are summed. In chunks of rows, so that only the
-    classes of every row are kept, not their probabilities; the chunks are
-    whole inference batches, so that the classes are those of one pass.
+    In chunks of rows, so that only the classes of every row are kept, not
+    their probabilities; the chunks are whole inference batches, so that the
+    classes are those of one pass.
     """
     classes = []
     for start in range(0, len(rows), _CHUNK_ROWS):
         chunk = rows[start : start + _CHUNK_ROWS]
-        proba = predict_proba(nets[0], views, X, chunk)
-        for net in nets[1:]:
-            proba += predict_proba(net, views, X, chunk)
-        classes.append(proba.argmax(dim=1))
+        classes.append(predict_proba(net, views, X, chunk).argmax(dim=1))
     return torch.cat(classes) if classes else rows.new_empty(0)
 
 
@@ -146,5 +142,5 @@ def predict_labels(net, plan, X, y):
     unlabeled = labels < 0
     rows = unlabeled.nonzero()[:, 0]
     if len(rows):
-        labels[rows] = predict_classes([net], plan.test_time_views, X, rows)
+        labels[rows] = predict_classes(net, plan.test_time_views, X, rows)
     return labels.cpu().numpy()

@@ -73,66 +73,28 @@ def test_student_is_a_fresh_network_on_the_teacher_labels(
     assert agreement > np.mean(student_labels == digits[1][~labeled]) + 0.1
 
 
-def spy_on_students(monkeypatch):
-    """Record ``(teachers, student, seed)`` of every student trained."""
+def test_students_learn_the_labels_of_the_network_before(digits_partial, monkeypatch):
+    X, y = digits_partial
     calls = []
     train = _students.train_student
 
-    def spy(estimator, plan, data, teachers, round_, progress=None, store=None):
-        student = train(estimator, plan, data, teachers, round_, progress, store)
-        calls.append((tuple(teachers), student, student.seed))
+    def spy(estimator, plan, data, teacher, round_, progress=None, store=None):
+        student = train(estimator, plan, data, teacher, round_, progress, store)
+        calls.append((teacher, student, student.seed))
         return student
 
     monkeypatch.setattr(_students, "train_student", spy)
-    return calls
-
-
-def test_students_learn_the_labels_of_the_network_before(digits_partial, monkeypatch):
-    X, y = digits_partial
-    calls = spy_on_students(monkeypatch)
     clf = make_clf(student_epochs=2, student_rounds=3).fit(X, y)
     teachers, students, seeds = zip(*calls)
     # The Pseudo-Label network teaches the first student, each student the
     # next; the last one predicts, with its own seed and its own 2 epochs.
-    assert teachers == ((clf.net_,), *((s,) for s in students[:2]))
+    assert teachers == (clf.net_, *students[:2])
     assert clf.student_net_ is students[-1] and len(set(seeds)) == 3
     assert [len(student.history) for student in students] == [2, 2, 2]
     assert len(clf.student_histories_) == 3
     assert all(h is s.history for h, s in zip(clf.student_histories_, students))
     # One round fits the same first student (its seed does not depend on
     # the number of rounds).
-    monkeypatch.undo()
-    one = make_clf(student_epochs=2, student_rounds=1).fit(X, y)
-    for a, b in zip(one.module_.parameters(), students[0].module_.parameters()):
-        torch.testing.assert_close(a, b, rtol=0, atol=0)
-
-
-def test_ensemble_teaches_with_every_network_before(digits_partial, monkeypatch):
-    X, y = digits_partial
-    calls = spy_on_students(monkeypatch)
-    clf = make_clf(
-        student_epochs=2,
-        student_rounds=3,
-        student_teacher="ensemble",
-        callbacks=[TrainingRows()],
-    ).fit(X, y)
-    teachers, students, _ = zip(*calls)
-    assert teachers == (
-        (clf.net_,),
-        (clf.net_, students[0]),
-        (clf.net_, *students[:2]),
-    )
-    assert clf.student_net_ is students[-1]
-    # The last student's labels of the -1 rows: the class of the summed
-    # probabilities of the three networks before it.
-    unlabeled = y == -1
-    X_u = check_predict_data(clf, X[unlabeled])
-    proba = sum(predict_proba(net, clf._test_time_views, X_u) for net in teachers[-1])
-    labels = dict(students[-1].callbacks_)["TrainingRows"].labels
-    np.testing.assert_array_equal(labels[unlabeled], proba.argmax(1).numpy())
-    np.testing.assert_array_equal(labels[~unlabeled], y[~unlabeled])
-    # The first student learns the Pseudo-Label network's labels alone, as
-    # with the default "previous": the same first student.
     monkeypatch.undo()
     one = make_clf(student_epochs=2, student_rounds=1).fit(X, y)
     for a, b in zip(one.module_.parameters(), students[0].module_.parameters()):
