@@ -293,12 +293,23 @@ def _groups(runs):
 
 
 def _name(group):
-    """Return the row's name: what its configuration sets, hash, precision."""
+    """Return the row's name: what its configuration sets, hash, precision.
+
+    A parameter that the library no longer has (built for a screen, then
+    taken out) is marked with the commits that ran it.
+    """
     run = group[0]
     params = ", ".join(
         f"{k}={_one_line(v)}" for k, v in run["config"]["params"].items()
     )
-    return f"{params or 'defaults'} (`{run['config_hash']}`, {run['precision']})"
+    name = f"{params or 'defaults'} (`{run['config_hash']}`, {run['precision']})"
+    gone = sorted(
+        set(run["config"]["params"]) - set(PseudoLabelCNNClassifier().get_params())
+    )
+    if gone:
+        commits = ", ".join(sorted({r["commit"] for r in group}))
+        name += f" [{', '.join(gone)}: at {commits} only, since removed]"
+    return name
 
 
 def _tables(runs, counts, digits=2):
