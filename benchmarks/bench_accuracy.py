@@ -93,16 +93,19 @@ def _other_load(busy_before, busy_after, own_seconds, seconds):
     return round(max(busy - own_seconds, 0.0) / (seconds * os.cpu_count()), 3)
 
 
+#: The classifier's parameters and their defaults.
+DEFAULTS = PseudoLabelCNNClassifier().get_params(deep=False)
+
+
 def resolved_configuration(clf):
     """Return the parameters a user set and what the fitted ``clf`` resolved."""
-    defaults = PseudoLabelCNNClassifier().get_params(deep=False)
     params = clf.get_params(deep=False)
     changed = {
         k: repr(v)
         for k, v in params.items()
         # The audit of validation runs observes and changes nothing.
         if k not in ("random_state", "verbose", "callbacks")
-        and repr(v) != repr(defaults[k])
+        and repr(v) != repr(DEFAULTS[k])
     }
     return {"params": changed, "plan": {k: _resolved(clf, k) for k in PLAN_FIELDS}}
 
@@ -303,13 +306,15 @@ def _name(group):
         f"{k}={_one_line(v)}" for k, v in run["config"]["params"].items()
     )
     name = f"{params or 'defaults'} (`{run['config_hash']}`, {run['precision']})"
-    gone = sorted(
-        set(run["config"]["params"]) - set(PseudoLabelCNNClassifier().get_params())
-    )
+    gone = sorted(set(run["config"]["params"]) - set(DEFAULTS))
     if gone:
-        commits = ", ".join(sorted({r["commit"] for r in group}))
-        name += f" [{', '.join(gone)}: at {commits} only, since removed]"
+        name += f" [{', '.join(gone)}: at {_commits(group)} only, since removed]"
     return name
+
+
+def _commits(group):
+    """Return the commits that ran the runs of ``group``, sorted, as text."""
+    return ", ".join(sorted({r["commit"] for r in group}))
 
 
 def _tables(runs, counts, digits=2):
@@ -346,12 +351,11 @@ def _configurations(runs):
     lines = []
     for group in _groups(runs).values():
         run = group[0]
-        commits = ", ".join(sorted({r["commit"] for r in group}))
         cpus = "; ".join(sorted({r["cpu"] for r in group}))
         plan = json.dumps(run["config"]["plan"], sort_keys=True)
         lines.append(
             f"- `{run['config_hash']}` ({run['precision']}): resolved on MNIST "
-            f"to `{plan}`; commit(s) {commits}; CPU {cpus}"
+            f"to `{plan}`; commit(s) {_commits(group)}; CPU {cpus}"
         )
     return "\n".join(lines)
 
