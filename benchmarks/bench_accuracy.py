@@ -10,6 +10,11 @@ touches once.
 10,000 training images, labelled, are held out of the training pool and
 score the fit; the test images are not read.
 
+``--seeds`` fits each draw again with other ``random_state`` values and the
+same labels: the spread of one draw over seeds is the noise floor against
+which a change is read. A run whose seed is not its draw is listed beside
+its draw and never pooled with the draws.
+
 Every run is one line of ``benchmarks/results/accuracy.jsonl``: the draw, the
 error, the confusion matrices of the evaluated images and of the unlabeled
 rows' final labels, the fit's minutes and how busy the other processes kept
@@ -26,6 +31,7 @@ configuration hash and one precision:
 import argparse
 import ast
 import hashlib
+import itertools
 import json
 import os
 import time
@@ -156,17 +162,19 @@ def config_hash(config):
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def run_one(X, y, X_eval, y_eval, n_labeled, draw, params, audit=False):
+def run_one(X, y, X_eval, y_eval, n_labeled, draw, params, audit=False, seed=None):
     """Fit on draw ``draw`` of ``n_labeled`` labels; return the run's record.
 
     ``audit``: also record, per epoch, the pseudo-labels' worth against the
     truth (:class:`PseudoLabelAudit`), for the runs that choose settings.
+    ``seed``: the classifier's ``random_state``; None is ``draw``.
     """
+    seed = draw if seed is None else seed
     y_partial = hide_labels(y, n_labeled, random_state=draw)
     unlabeled = y_partial == -1
     if audit:
         params = dict(params, callbacks=[PseudoLabelAudit(y[unlabeled])])
-    clf = PseudoLabelCNNClassifier(random_state=draw, **params)
+    clf = PseudoLabelCNNClassifier(random_state=seed, **params)
     busy = _cpu_jiffies()
     own = time.process_time()
     start = time.perf_counter()
@@ -178,6 +186,7 @@ def run_one(X, y, X_eval, y_eval, n_labeled, draw, params, audit=False):
     record = dict(
         n_labeled=n_labeled,
         draw=draw,
+        seed=seed,
         error=round(100 * float(np.mean(predicted != y_eval)), 3),
         transduction_error=round(
             100 * float(np.mean(clf.transduction_[unlabeled] != y[unlabeled])), 3
@@ -206,6 +215,13 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--n-labeled", type=int, nargs="+", default=[100])
     parser.add_argument("--draws", type=int, nargs="+", default=[100])
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[None],
+        help="the classifier's random_state for each draw (default: the draw)",
+    )
     parser.add_argument("--split", choices=["test", "validation"], default="test")
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
@@ -222,6 +238,8 @@ def main():
     if not args.report_only:
         if args.split == "test" and set(args.draws) & set(TUNING_DRAWS):
             parser.error(f"draws {TUNING_DRAWS} tuned the defaults: not fresh")
+        if args.split == "test" and args.seeds != [None]:
+            parser.error("--seeds refits a draw: the test set is touched once per draw")
         X, y = fetch_mnist(data_home=mnist_home(), return_X_y=True)
         if args.split == "test":
             X_eval, y_eval = fetch_mnist(
@@ -230,18 +248,17 @@ def main():
         else:
             X, X_eval = X[:-N_VALIDATION], X[-N_VALIDATION:]
             y, y_eval = y[:-N_VALIDATION], y[-N_VALIDATION:]
-        for n in args.n_labeled:
-            for draw in args.draws:
-                params = dict(args.set, device=args.device)
-                audit = args.split == "validation"
-                run = run_one(X, y, X_eval, y_eval, n, draw, params, audit)
-                log_run(LOG, dict(split=args.split, **run))
-                print(
-                    f"{n} labels, draw {draw} ({args.split}): {run['error']:.2f} % "
-                    f"in {run['fit_minutes']:.1f} min "
-                    f"(other load {run['other_load']})",
-                    flush=True,
-                )
+        params = dict(args.set, device=args.device)
+        audit = args.split == "validation"
+        for n, draw, seed in itertools.product(args.n_labeled, args.draws, args.seeds):
+            run = run_one(X, y, X_eval, y_eval, n, draw, params, audit, seed)
+            log_run(LOG, dict(split=args.split, **run))
+            print(
+                f"{n} labels, draw {draw}, seed {run['seed']} ({args.split}): "
+                f"{run['error']:.2f} % in {run['fit_minutes']:.1f} min "
+                f"(other load {run['other_load']})",
+                flush=True,
+            )
     report()
 
 
@@ -317,20 +334,39 @@ def _commits(group):
     return ", ".join(sorted({r["commit"] for r in group}))
 
 
+def _seed(run):
+    """Return the ``random_state`` of ``run`` (its draw, unless set apart)."""
+    return run.get("seed", run["draw"])
+
+
+def _draw_name(run):
+    """Return ``"2"``, or ``"2 (seed 7)"`` for a run refitted with another seed."""
+    seed = _seed(run)
+    return str(run["draw"]) + ("" if seed == run["draw"] else f" (seed {seed})")
+
+
 def _tables(runs, counts, digits=2):
-    """Return the tables of errors, draws and clean fit minutes of ``runs``."""
+    """Return the tables of errors, draws and clean fit minutes of ``runs``.
+
+    The errors pool one run per draw, the one whose seed is its draw; the
+    table of draws lists every run.
+    """
     header = ["configuration"] + [f"{n} labels" for n in counts]
     errors, draws, minutes = [], [], []
     for group in _groups(runs).values():
         name = _name(group)
         by_n = {n: [r for r in group if r["n_labeled"] == n] for n in counts}
         errors.append(
-            [name] + [_summary([r["error"] for r in by_n[n]], digits) for n in counts]
+            [name]
+            + [
+                _summary([r["error"] for r in by_n[n] if _seed(r) == r["draw"]], digits)
+                for n in counts
+            ]
         )
         draws.append(
             [name]
             + [
-                ", ".join(f"{r['draw']}: {r['error']:.2f}" for r in by_n[n]) or "–"
+                ", ".join(f"{_draw_name(r)}: {r['error']:.2f}" for r in by_n[n]) or "–"
                 for n in counts
             ]
         )
@@ -358,6 +394,39 @@ def _configurations(runs):
             f"to `{plan}`; commit(s) {_commits(group)}; CPU {cpus}"
         )
     return "\n".join(lines)
+
+
+def _seed_table(runs, counts):
+    """Return the table of the draws fitted with several seeds, or ""."""
+    header = ["configuration"] + [f"{n} labels" for n in counts]
+    rows = []
+    for group in _groups(runs).values():
+        cells = []
+        for n in counts:
+            by_draw = {}
+            own_first = sorted(group, key=lambda r: (_seed(r) != r["draw"], _seed(r)))
+            for r in own_first:
+                if r["n_labeled"] == n:
+                    by_draw.setdefault(r["draw"], []).append(r["error"])
+            cells.append(
+                "; ".join(
+                    f"draw {draw}: "
+                    + ", ".join(f"{e:.2f}" for e in errs)
+                    + f" (range {max(errs) - min(errs):.2f})"
+                    for draw, errs in by_draw.items()
+                    if len(errs) > 1
+                )
+                or "–"
+            )
+        if any(c != "–" for c in cells):
+            rows.append([_name(group)] + cells)
+    if not rows:
+        return ""
+    return (
+        "\n\nThe noise floor: draws fitted again with other seeds "
+        "(`random_state`), the labels unchanged. Error (%) of each seed, the "
+        "draw's own seed first:\n\n" + table(header, rows)
+    )
 
 
 def _verdict(runs, missed):
@@ -391,7 +460,7 @@ def _audit_table(runs, counts):
         "\n\nPseudo-labels in the last Pseudo-Label epoch, against the truth of "
         "the unlabeled rows: the share of the unlabeled images whose "
         "pseudo-label the mask kept / the share kept and wrong (%), mean over "
-        "draws:\n\n" + table(header, rows)
+        "runs (n runs):\n\n" + table(header, rows)
     )
 
 
@@ -466,11 +535,14 @@ def report():
         "Validation error (%) of the defaults and of changes to them: the "
         f"last {N_VALIDATION:,} of the 60,000 training images, labelled, are "
         "held out of the training pool and score each fit; the test set is "
-        "not read. Mean ± sample standard deviation over label draws:\n\n"
+        "not read. Mean ± sample standard deviation over label draws, one run "
+        "per draw (`random_state=draw`):\n\n"
         + (table(header, errors) if validation else "No run yet.")
         + (
-            "\n\nEach draw:\n\n"
+            "\n\nEach run (`draw: error %`; a refit with another seed says "
+            "so):\n\n"
             + table(header, draws)
+            + _seed_table(validation, counts)
             + _audit_table(validation, counts)
             + "\n\nConfigurations:\n\n"
             + _configurations(validation)
