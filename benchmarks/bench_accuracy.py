@@ -429,6 +429,42 @@ def _seed_table(runs, counts):
     )
 
 
+def _confusion_table(runs, counts, top=3):
+    """Return the table of each configuration's largest confusions, or "".
+
+    A cell sums the confusion matrices of the configuration's runs at that
+    label count and gives its ``top`` off-diagonal entries as
+    ``true→predicted mean count per run``.
+    """
+    header = ["configuration"] + [f"{n} labels" for n in counts]
+    rows = []
+    for group in _groups(runs).values():
+        cells = []
+        for n in counts:
+            matrices = [r["confusion"] for r in group if r["n_labeled"] == n]
+            if not matrices:
+                cells.append("–")
+                continue
+            errors = np.sum(matrices, axis=0) / len(matrices)
+            np.fill_diagonal(errors, 0)
+            largest = np.argsort(errors, axis=None)[::-1][:top]
+            true, predicted = np.unravel_index(largest, errors.shape)
+            cells.append(
+                ", ".join(
+                    f"{t}→{p} {errors[t, p]:.1f}" for t, p in zip(true, predicted)
+                )
+                + f" (n={len(matrices)})"
+            )
+        rows.append([_name(group)] + cells)
+    if not rows:
+        return ""
+    return (
+        "\n\nWhere the errors are: the largest confusions of the evaluated "
+        "images (`true→predicted`, mean count per run over the runs of the "
+        "row; every run of the row, seeds included):\n\n" + table(header, rows)
+    )
+
+
 def _verdict(runs, missed):
     """Say which targets the runs miss."""
     if not runs:
@@ -543,6 +579,7 @@ def report():
             "so):\n\n"
             + table(header, draws)
             + _seed_table(validation, counts)
+            + _confusion_table(validation, counts)
             + _audit_table(validation, counts)
             + "\n\nConfigurations:\n\n"
             + _configurations(validation)
