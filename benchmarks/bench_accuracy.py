@@ -34,6 +34,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import time
 
 import numpy as np
@@ -323,10 +324,28 @@ def _name(group):
         f"{k}={_one_line(v)}" for k, v in run["config"]["params"].items()
     )
     name = f"{params or 'defaults'} (`{run['config_hash']}`, {run['precision']})"
-    gone = sorted(set(run["config"]["params"]) - set(DEFAULTS))
+    gone = _gone(run["config"]["params"])
     if gone:
         name += f" [{', '.join(gone)}: at {_commits(group)} only, since removed]"
     return name
+
+
+def _gone(params):
+    """Return the names in ``params`` that the library no longer has, sorted.
+
+    ``params`` maps the classifier's parameters to the reprs of their values.
+    A name is a parameter of the classifier, or ``<parameter>__<keyword>``
+    for a keyword of one of the library's estimators in a value, as in
+    ``augmenter=RandomDistortion(...)``.
+    """
+    gone = set(params) - set(DEFAULTS)
+    for key, value in params.items():
+        call = re.fullmatch(r"(\w+)\((.*)\)", _one_line(value))
+        cls = getattr(sklearn_pseudolabel, call[1], None) if call else None
+        if isinstance(cls, type) and hasattr(cls, "_get_param_names"):
+            keywords = set(re.findall(r"(\w+)=", call[2]))
+            gone |= {f"{key}__{k}" for k in keywords - set(cls._get_param_names())}
+    return sorted(gone)
 
 
 def _commits(group):
