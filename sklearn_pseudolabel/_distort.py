@@ -227,7 +227,6 @@ class RandomDistortion(_BaseAugmenter):
         "elastic_alpha": [Interval(Real, 0, None, closed="left")],
         "elastic_sigma": [Interval(Real, 0, None, closed="neither")],
         "stroke_probability": [Interval(Real, 0, 1, closed="both")],
-        "stroke_rows": [tuple, list],
         "erase_size": [Interval(Real, 0, 1, closed="both")],
         "value_range": [tuple, list, None],
         "image_shape": [tuple, list, None],
@@ -245,7 +244,6 @@ class RandomDistortion(_BaseAugmenter):
         elastic_alpha=34.0,
         elastic_sigma=4.0,
         stroke_probability=0.0,
-        stroke_rows=(0.3, 0.7),
         erase_size=0.4,
         value_range=None,
         image_shape=None,
@@ -259,7 +257,6 @@ class RandomDistortion(_BaseAugmenter):
         self.elastic_alpha = elastic_alpha
         self.elastic_sigma = elastic_sigma
         self.stroke_probability = stroke_probability
-        self.stroke_rows = stroke_rows
         self.erase_size = erase_size
         self.value_range = value_range
         self.image_shape = image_shape
@@ -319,16 +316,7 @@ class RandomDistortion(_BaseAugmenter):
         """Draw a horizontal bar of ``ink`` on each image, with its probability."""
         n, _, height, _ = X.shape
         drawn = _uniform(n, 0, 1, generator, X) < self.stroke_probability
-        centre = _uniform(2 * n, 0, 1, generator, X).reshape(n, 2)
-        low, high = self.stroke_rows
-        columns = _STROKE_CENTRE
-        centre = torch.stack(
-            [
-                low + (high - low) * centre[:, 0],
-                columns[0] + (columns[1] - columns[0]) * centre[:, 1],
-            ],
-            dim=1,
-        )
+        centre = _uniform(2 * n, *_STROKE_CENTRE, generator, X).reshape(n, 2)
         length = _uniform(n, *_STROKE_LENGTH, generator, X)
         thickness = torch.full_like(length, max(_STROKE_THICKNESS, 1 / height))
         bar = _rectangles(X, centre, torch.stack([thickness, length], dim=1))
