@@ -420,10 +420,10 @@ def _seed_table(runs, counts):
     header = ["configuration"] + [f"{n} labels" for n in counts]
     rows = []
     for group in _groups(runs).values():
+        own_first = sorted(group, key=lambda r: (_seed(r) != r["draw"], _seed(r)))
         cells = []
         for n in counts:
             by_draw = {}
-            own_first = sorted(group, key=lambda r: (_seed(r) != r["draw"], _seed(r)))
             for r in own_first:
                 if r["n_labeled"] == n:
                     by_draw.setdefault(r["draw"], []).append(r["error"])
