@@ -358,10 +358,14 @@ def _seed(run):
     return run.get("seed", run["draw"])
 
 
+def _refit(run):
+    """Whether ``run`` refitted its draw with another seed than the draw."""
+    return _seed(run) != run["draw"]
+
+
 def _draw_name(run):
     """Return ``"2"``, or ``"2 (seed 7)"`` for a run refitted with another seed."""
-    seed = _seed(run)
-    return str(run["draw"]) + ("" if seed == run["draw"] else f" (seed {seed})")
+    return str(run["draw"]) + (f" (seed {_seed(run)})" if _refit(run) else "")
 
 
 def _tables(runs, counts, digits=2):
@@ -370,15 +374,15 @@ def _tables(runs, counts, digits=2):
     The errors pool one run per draw, the one whose seed is its draw; the
     table of draws lists every run.
     """
-    header = ["configuration"] + [f"{n} labels" for n in counts]
+    header = _header(counts)
     errors, draws, minutes = [], [], []
     for group in _groups(runs).values():
         name = _name(group)
-        by_n = {n: [r for r in group if r["n_labeled"] == n] for n in counts}
+        by_n = dict(zip(counts, _by_count(group, counts)))
         errors.append(
             [name]
             + [
-                _summary([r["error"] for r in by_n[n] if _seed(r) == r["draw"]], digits)
+                _summary([r["error"] for r in by_n[n] if not _refit(r)], digits)
                 for n in counts
             ]
         )
@@ -415,72 +419,76 @@ def _configurations(runs):
     return "\n".join(lines)
 
 
-def _seed_table(runs, counts):
-    """Return the table of the draws fitted with several seeds, or ""."""
-    header = ["configuration"] + [f"{n} labels" for n in counts]
+def _header(counts):
+    """Return the header of a table with a column per label count."""
+    return ["configuration"] + [f"{n} labels" for n in counts]
+
+
+def _count_table(runs, counts, cell):
+    """Return a table of one row per configuration and one cell per label count.
+
+    ``cell(runs)`` makes a cell from a configuration's runs at one label
+    count (at least one run), or returns None when they have nothing to show
+    ("–"). A configuration with nothing to show at any count has no row; no
+    row at all gives "".
+    """
     rows = []
     for group in _groups(runs).values():
-        own_first = sorted(group, key=lambda r: (_seed(r) != r["draw"], _seed(r)))
-        cells = []
-        for n in counts:
-            by_draw = {}
-            for r in own_first:
-                if r["n_labeled"] == n:
-                    by_draw.setdefault(r["draw"], []).append(r["error"])
-            cells.append(
-                "; ".join(
-                    f"draw {draw}: "
-                    + ", ".join(f"{e:.2f}" for e in errs)
-                    + f" (range {max(errs) - min(errs):.2f})"
-                    for draw, errs in by_draw.items()
-                    if len(errs) > 1
-                )
-                or "–"
-            )
-        if any(c != "–" for c in cells):
-            rows.append([_name(group)] + cells)
-    if not rows:
-        return ""
+        cells = [cell(at_n) if at_n else None for at_n in _by_count(group, counts)]
+        if any(c is not None for c in cells):
+            rows.append([_name(group)] + ["–" if c is None else c for c in cells])
+    return table(_header(counts), rows) if rows else ""
+
+
+def _by_count(runs, counts):
+    """Return the runs of each label count of ``counts``, in order."""
+    return [[r for r in runs if r["n_labeled"] == n] for n in counts]
+
+
+def _seed_cell(runs):
+    """Return the errors of each draw fitted with several seeds, own seed first."""
+    by_draw = {}
+    for r in sorted(runs, key=lambda r: (_refit(r), _seed(r))):
+        by_draw.setdefault(r["draw"], []).append(r["error"])
     return (
-        "\n\nThe noise floor: draws fitted again with other seeds "
-        "(`random_state`), the labels unchanged. Error (%) of each seed, the "
-        "draw's own seed first:\n\n" + table(header, rows)
+        "; ".join(
+            f"draw {draw}: "
+            + ", ".join(f"{e:.2f}" for e in errs)
+            + f" (range {max(errs) - min(errs):.2f})"
+            for draw, errs in by_draw.items()
+            if len(errs) > 1
+        )
+        or None
     )
 
 
-def _confusion_table(runs, counts, top=3):
-    """Return the table of each configuration's largest confusions, or "".
+def _seed_table(runs, counts):
+    """Return the table of the draws fitted with several seeds, or ""."""
+    body = _count_table(runs, counts, _seed_cell)
+    return body and (
+        "\n\nThe noise floor: draws fitted again with other seeds "
+        "(`random_state`), the labels unchanged. Error (%) of each seed, the "
+        "draw's own seed first:\n\n" + body
+    )
 
-    A cell sums the confusion matrices of the configuration's runs at that
-    label count and gives its ``top`` off-diagonal entries as
-    ``true→predicted mean count per run``.
-    """
-    header = ["configuration"] + [f"{n} labels" for n in counts]
-    rows = []
-    for group in _groups(runs).values():
-        cells = []
-        for n in counts:
-            matrices = [r["confusion"] for r in group if r["n_labeled"] == n]
-            if not matrices:
-                cells.append("–")
-                continue
-            errors = np.sum(matrices, axis=0) / len(matrices)
-            np.fill_diagonal(errors, 0)
-            largest = np.argsort(errors, axis=None)[::-1][:top]
-            true, predicted = np.unravel_index(largest, errors.shape)
-            cells.append(
-                ", ".join(
-                    f"{t}→{p} {errors[t, p]:.1f}" for t, p in zip(true, predicted)
-                )
-                + f" (n={len(matrices)})"
-            )
-        rows.append([_name(group)] + cells)
-    if not rows:
-        return ""
-    return (
+
+def _confusion_cell(runs, top=3):
+    """Return the ``top`` largest confusions, ``true→predicted mean count per run``."""
+    errors = np.sum([r["confusion"] for r in runs], axis=0) / len(runs)
+    np.fill_diagonal(errors, 0)
+    largest = np.argsort(errors, axis=None)[::-1][:top]
+    true, predicted = np.unravel_index(largest, errors.shape)
+    pairs = ", ".join(f"{t}→{p} {errors[t, p]:.1f}" for t, p in zip(true, predicted))
+    return f"{pairs} (n={len(runs)})"
+
+
+def _confusion_table(runs, counts):
+    """Return the table of each configuration's largest confusions, or ""."""
+    body = _count_table(runs, counts, _confusion_cell)
+    return body and (
         "\n\nWhere the errors are: the largest confusions of the evaluated "
         "images (`true→predicted`, mean count per run over the runs of the "
-        "row; every run of the row, seeds included):\n\n" + table(header, rows)
+        "row; every run of the row, seeds included):\n\n" + body
     )
 
 
@@ -493,29 +501,24 @@ def _verdict(runs, missed):
     return "\n\nThe label counts run meet their targets."
 
 
+def _audit_cell(runs):
+    """Return the kept / kept-and-wrong shares of the last epoch, or None."""
+    last = [r["audit"][-1] for r in runs if r.get("audit")]
+    if not last:
+        return None
+    kept = np.mean([a["kept"] for a in last])
+    wrong = np.mean([a["kept"] * (1 - a["kept_accuracy"]) for a in last])
+    return f"{100 * kept:.1f} / {100 * wrong:.2f} (n={len(last)})"
+
+
 def _audit_table(runs, counts):
     """Return the table of the pseudo-labels' worth at the last epoch, or ""."""
-    audited = [r for r in runs if r.get("audit")]
-    if not audited:
-        return ""
-    header = ["configuration"] + [f"{n} labels" for n in counts]
-    rows = []
-    for group in _groups(audited).values():
-        cells = []
-        for n in counts:
-            last = [r["audit"][-1] for r in group if r["n_labeled"] == n]
-            if not last:
-                cells.append("–")
-                continue
-            kept = np.mean([a["kept"] for a in last])
-            wrong = np.mean([a["kept"] * (1 - a["kept_accuracy"]) for a in last])
-            cells.append(f"{100 * kept:.1f} / {100 * wrong:.2f} (n={len(last)})")
-        rows.append([_name(group)] + cells)
-    return (
+    body = _count_table(runs, counts, _audit_cell)
+    return body and (
         "\n\nPseudo-labels in the last Pseudo-Label epoch, against the truth of "
         "the unlabeled rows: the share of the unlabeled images whose "
         "pseudo-label the mask kept / the share kept and wrong (%), mean over "
-        "runs (n runs):\n\n" + table(header, rows)
+        "runs (n runs):\n\n" + body
     )
 
 
