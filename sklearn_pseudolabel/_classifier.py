@@ -25,7 +25,7 @@ from ._guards import all_or_nothing, fit_guards
 from ._params import PARAMETER_CONSTRAINTS, ModuleParamsMixin, check_parameters
 from ._plan import resolve_plan
 from ._progress import fit_progress
-from ._pseudo_label import NetEnsemble, train_pseudo_label_net
+from ._pseudo_label import train_pseudo_label_net
 from ._students import train_students
 from ._test_time import predict_labels, predict_proba
 from ._validation import unlabeled_mask
@@ -384,7 +384,6 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         batch_size=64,
         batch_size_unlabeled=448,
         max_epochs="auto",
-        pseudo_label_runs=1,
         student_epochs="auto",
         student_rounds="auto",
         student_channels="auto",
@@ -430,7 +429,6 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         self.batch_size = batch_size
         self.batch_size_unlabeled = batch_size_unlabeled
         self.max_epochs = max_epochs
-        self.pseudo_label_runs = pseudo_label_runs
         self.student_epochs = student_epochs
         self.student_rounds = student_rounds
         self.student_channels = student_channels
@@ -501,17 +499,8 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
             )
             net = train_pseudo_label_net(self, plan, data, progress, store)
             ctrl_c.check()
-            teacher = net
-            if self.pseudo_label_runs > 1:
-                others = [
-                    train_pseudo_label_net(
-                        self, plan, data, seed=(plan.seed + 1000 + j) % 2**31
-                    )
-                    for j in range(1, self.pseudo_label_runs)
-                ]
-                teacher = NetEnsemble([net, *others])
             student, histories = train_students(
-                self, plan, data, teacher, progress, ctrl_c, store
+                self, plan, data, net, progress, ctrl_c, store
             )
             final = net if student is None else student
             with progress.predicting() if progress else nullcontext():

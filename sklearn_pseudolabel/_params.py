@@ -46,7 +46,6 @@ PARAMETER_CONSTRAINTS = {
         Interval(Integral, 1, None, closed="left"),
         StrOptions({"auto"}),
     ],
-    "pseudo_label_runs": [Interval(Integral, 1, None, closed="left")],
     "student_epochs": [
         Interval(Integral, 0, None, closed="left"),
         StrOptions({"auto"}),

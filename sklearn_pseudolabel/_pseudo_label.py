@@ -1,14 +1,12 @@
 """The first stage of a fit: the network trained with Pseudo-Label."""
 
-import torch
-
 from ._build import build_net
 from ._checkpoint import fit_stage
 
 __all__ = ["train_pseudo_label_net"]
 
 
-def train_pseudo_label_net(estimator, plan, data, progress=None, store=None, seed=None):
+def train_pseudo_label_net(estimator, plan, data, progress=None, store=None):
     """Train and return the Pseudo-Label network of ``plan`` on ``data``.
 
     ``plan.max_epochs`` epochs of labeled and unlabeled batches, the weight
@@ -26,7 +24,7 @@ def train_pseudo_label_net(estimator, plan, data, progress=None, store=None, see
         estimator,
         plan,
         data,
-        seed=plan.seed if seed is None else seed,
+        seed=plan.seed,
         max_epochs=plan.max_epochs,
         T1=plan.T1,
         T2=plan.T2,
@@ -39,17 +37,3 @@ def train_pseudo_label_net(estimator, plan, data, progress=None, store=None, see
     # The held-out images are not part of the fitted model.
     net.train_split = None
     return net
-
-
-class NetEnsemble:
-    """Screen: nets whose mean probabilities label the first student's rows."""
-
-    def __init__(self, nets):
-        self.nets = nets
-
-    def predict_logits(self, X, rows=None, view=None):
-        proba = sum(
-            torch.softmax(net.predict_logits(X, rows, view=view), dim=1)
-            for net in self.nets
-        )
-        return torch.log(proba / len(self.nets))
