@@ -145,7 +145,7 @@ def build_net(
         inference_batch_size=plan.inference_batch_size,
         rank=plan.rank,
         world_size=plan.world_size,
-        **_parts(estimator, augmenters, max_epochs),
+        **_parts(estimator, augmenters),
     )
     return net.initialize()
 
@@ -209,7 +209,7 @@ def _check_monitored_scores(callbacks, validating):
             )
 
 
-def _parts(estimator, augmenters, max_epochs=1):
+def _parts(estimator, augmenters):
     """Build the parts of the training step from the hyperparameters."""
     # User instances are copied (parts keep per-fit state); the built-in
     # ones are new, and augmenters are only read.
@@ -241,10 +241,7 @@ def _parts(estimator, augmenters, max_epochs=1):
         else parts.Alignment()
     )
     return dict(
-        views=parts.Views(
-            *augmenters,
-            unlabeled_from=round(estimator.unlabeled_view_start * max_epochs),
-        ),
+        views=parts.Views(*augmenters),
         teacher=teacher,
         alignment=alignment,
         targets=targets,

@@ -384,7 +384,6 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         batch_size=64,
         batch_size_unlabeled=448,
         max_epochs="auto",
-        unlabeled_view_start=0.0,
         student_epochs="auto",
         student_rounds="auto",
         student_channels="auto",
@@ -430,7 +429,6 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         self.batch_size = batch_size
         self.batch_size_unlabeled = batch_size_unlabeled
         self.max_epochs = max_epochs
-        self.unlabeled_view_start = unlabeled_view_start
         self.student_epochs = student_epochs
         self.student_rounds = student_rounds
         self.student_channels = student_channels

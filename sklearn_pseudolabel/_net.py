@@ -262,8 +262,6 @@ class PseudoLabelNet(NeuralNetClassifier):
         self.alpha_ = alpha_schedule(epoch, self.alpha_f, self.T1, self.T2)
         self.history.record("alpha", self.alpha_)
         self.history.record("lr", self.optimizer_.param_groups[0]["lr"])
-        if hasattr(self.views, "epoch_begin"):
-            self.views.epoch_begin(epoch)
         stream = self.stream_
         stream.use_unlabeled = self.alpha_ > 0 and stream.n_unlabeled > 0
         if self.pool is not None:

@@ -46,7 +46,6 @@ PARAMETER_CONSTRAINTS = {
         Interval(Integral, 1, None, closed="left"),
         StrOptions({"auto"}),
     ],
-    "unlabeled_view_start": [Interval(Real, 0, 1, closed="both")],
     "student_epochs": [
         Interval(Integral, 0, None, closed="left"),
         StrOptions({"auto"}),

@@ -19,28 +19,23 @@ class Views(Part):
         the un-augmented images.
     """
 
-    def __init__(self, labeled=None, unlabeled=None, unlabeled_from=0):
+    def __init__(self, labeled=None, unlabeled=None):
         self.labeled = labeled
         self.unlabeled = unlabeled
-        self.unlabeled_from = unlabeled_from
-
-    def epoch_begin(self, epoch):
-        """Screen: the unlabeled view from epoch ``unlabeled_from`` on."""
-        self.unlabeled_on_ = epoch >= self.unlabeled_from
 
     def start(self, context):
         """Draw the augmentations from the fit's generator."""
         self.generator_ = context.generator
-        self.unlabeled_on_ = self.unlabeled_from <= 0
 
     def stop(self):
         """Forget the generator."""
-        del self.generator_, self.unlabeled_on_
+        del self.generator_
 
     def student(self, X_labeled, X_unlabeled):
         """Return the student's views of both parts of a batch."""
-        unlabeled = self.unlabeled if self.unlabeled_on_ else None
-        return self._view(self.labeled, X_labeled), self._view(unlabeled, X_unlabeled)
+        return self._view(self.labeled, X_labeled), self._view(
+            self.unlabeled, X_unlabeled
+        )
 
     def _view(self, augmenter, X):
         if augmenter is None or not len(X):
