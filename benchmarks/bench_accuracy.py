@@ -114,7 +114,12 @@ def resolved_configuration(clf):
         if k not in ("random_state", "verbose", "callbacks")
         and repr(v) != repr(DEFAULTS[k])
     }
-    return {"params": changed, "plan": {k: _resolved(clf, k) for k in PLAN_FIELDS}}
+    plan = {k: _resolved(clf, k) for k in PLAN_FIELDS}
+    if clf.augmenter_unlabeled_ is not None:
+        # Recorded only with a view: without one it changes nothing, and
+        # those configurations keep the hashes they had before the setting.
+        plan["unlabeled_view_start"] = clf.unlabeled_view_start_
+    return {"params": changed, "plan": plan}
 
 
 #: What a fit resolved, as fitted attributes (``<name>_``).
@@ -317,16 +322,26 @@ def _name(group):
     """Return the row's name: what its configuration sets, hash, precision.
 
     A parameter that the library no longer has (built for a screen, then
-    taken out) is marked with the commits that ran it.
+    taken out) is marked with the commits that ran it; so is an unlabeled
+    view that started at the first epoch, from before
+    ``unlabeled_view_start``.
     """
     run = group[0]
-    params = ", ".join(
-        f"{k}={_one_line(v)}" for k, v in run["config"]["params"].items()
-    )
+    config = run["config"]
+    params = ", ".join(f"{k}={_one_line(v)}" for k, v in config["params"].items())
     name = f"{params or 'defaults'} (`{run['config_hash']}`, {run['precision']})"
-    gone = _gone(run["config"]["params"])
+    gone = _gone(config["params"])
     if gone:
         name += f" [{', '.join(gone)}: at {_commits(group)} only, since removed]"
+    if (
+        config["plan"]["augmenter_unlabeled"] is not None
+        and "unlabeled_view_start" not in config["plan"]
+        and "unlabeled_view_start" not in config["params"]
+    ):
+        name += (
+            f" [view from the first epoch: at {_commits(group)}, before "
+            "unlabeled_view_start]"
+        )
     return name
 
 

@@ -99,6 +99,7 @@ def build_net(
     T2=0,
     alpha_f=0.0,
     augmenters=(None, None),
+    unlabeled_view_start=0,
     channels=None,
     progress=None,
     checkpoint=False,
@@ -109,7 +110,8 @@ def build_net(
     ``estimator``'s hyperparameters, the precision and inference batch size
     from ``plan``; the arguments set what differs between stages: the α
     schedule (``max_epochs``, ``T1``, ``T2``, ``alpha_f``), the labeled and
-    unlabeled views (``augmenters``), the convolution ``channels`` (None: the
+    unlabeled views (``augmenters``) and the first epoch of the unlabeled
+    one (``unlabeled_view_start``), the convolution ``channels`` (None: the
     estimator's), ``progress``, a skorch callback or None, and
     ``checkpoint``, whether the net saves its state after every epoch (a
     :class:`~sklearn_pseudolabel._checkpoint.StageCheckpoint`, last).
@@ -145,7 +147,7 @@ def build_net(
         inference_batch_size=plan.inference_batch_size,
         rank=plan.rank,
         world_size=plan.world_size,
-        **_parts(estimator, augmenters),
+        **_parts(estimator, augmenters, unlabeled_view_start),
     )
     return net.initialize()
 
@@ -209,7 +211,7 @@ def _check_monitored_scores(callbacks, validating):
             )
 
 
-def _parts(estimator, augmenters):
+def _parts(estimator, augmenters, unlabeled_view_start):
     """Build the parts of the training step from the hyperparameters."""
     # User instances are copied (parts keep per-fit state); the built-in
     # ones are new, and augmenters are only read.
@@ -241,7 +243,7 @@ def _parts(estimator, augmenters):
         else parts.Alignment()
     )
     return dict(
-        views=parts.Views(*augmenters),
+        views=parts.Views(*augmenters, unlabeled_start=unlabeled_view_start),
         teacher=teacher,
         alignment=alignment,
         targets=targets,

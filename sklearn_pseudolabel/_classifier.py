@@ -194,8 +194,17 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
     augmenter_unlabeled : "auto", ImageAugmenter, RandomDistortion or None, \
             default=None
         The trained network's view of the unlabeled images, which the teacher
-        labels clean (FixMatch's consistency). ``"auto"``: the weak view of
+        labels clean (FixMatch's consistency), from epoch
+        ``unlabeled_view_start_`` on. ``"auto"``: the weak view of
         ``augmenter="auto"`` without strokes. None: the clean images.
+
+    unlabeled_view_start : int, float or "auto", default="auto"
+        First Pseudo-Label epoch in which the trained network sees
+        ``augmenter_unlabeled``'s view of the unlabeled images (before it, the
+        clean images), as ``T1``: an int is an epoch, a float in [0, 1] a
+        fraction of the run. ``"auto"``: half the run: a view from the first
+        epoch can move one class's images into another while the teacher's
+        labels are still forming. No effect without ``augmenter_unlabeled``.
 
     test_time_augmentation : bool or "auto", default="auto"
         Average the probabilities of the image and 8 fixed warps of it
@@ -284,6 +293,9 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
 
     augmenter_, augmenter_unlabeled_ : object or None
         The on-the-fly views of the labeled and unlabeled images.
+
+    unlabeled_view_start_ : int
+        First epoch of the unlabeled images' view.
 
     test_time_augmentation_ : bool
         Whether predictions average the warps of ``test_time_augmentation``.
@@ -403,6 +415,7 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         image_shape=None,
         augmenter="auto",
         augmenter_unlabeled=None,
+        unlabeled_view_start="auto",
         test_time_augmentation="auto",
         ema_decay=0.99,
         early_stopping=False,
@@ -448,6 +461,7 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         self.image_shape = image_shape
         self.augmenter = augmenter
         self.augmenter_unlabeled = augmenter_unlabeled
+        self.unlabeled_view_start = unlabeled_view_start
         self.test_time_augmentation = test_time_augmentation
         self.ema_decay = ema_decay
         self.early_stopping = early_stopping

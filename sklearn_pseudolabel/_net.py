@@ -256,12 +256,13 @@ class PseudoLabelNet(NeuralNetClassifier):
             self.__dict__.pop(name, None)
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """Set α(t) and whether the epoch uses the unlabeled images."""
+        """Set α(t), whether the epoch uses the unlabeled images, and how."""
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         epoch = len(self.history) - 1
         self.alpha_ = alpha_schedule(epoch, self.alpha_f, self.T1, self.T2)
         self.history.record("alpha", self.alpha_)
         self.history.record("lr", self.optimizer_.param_groups[0]["lr"])
+        self.views.epoch_begin(epoch)
         stream = self.stream_
         stream.use_unlabeled = self.alpha_ > 0 and stream.n_unlabeled > 0
         if self.pool is not None:

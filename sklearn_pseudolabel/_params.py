@@ -75,6 +75,11 @@ PARAMETER_CONSTRAINTS = {
         StrOptions({"auto"}),
         None,
     ],
+    "unlabeled_view_start": [
+        Interval(Integral, 0, None, closed="left"),
+        Interval(RealNotInt, 0, 1, closed="both"),
+        StrOptions({"auto"}),
+    ],
     "test_time_augmentation": ["boolean", StrOptions({"auto"})],
     "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
     "early_stopping": ["boolean"],

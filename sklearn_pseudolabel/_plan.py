@@ -44,6 +44,8 @@ _AUTO_STUDENT_ROUNDS = 2
 _AUTO_RAMP = 0.1
 #: augmenter="auto": the share of labeled images that get a random stroke.
 _AUTO_STROKES = 0.5
+#: unlabeled_view_start="auto": the share of the run before the unlabeled view.
+_AUTO_VIEW_START = 0.5
 
 #: Images per inference batch (refreshes, transduction, validation,
 #: predictions), by device type: a GPU takes large batches; on a CPU, batches
@@ -78,6 +80,10 @@ class FitPlan:
     augmenter, augmenter_unlabeled : object or None
         The on-the-fly views of the labeled and the unlabeled images.
 
+    unlabeled_view_start : int
+        First Pseudo-Label epoch in which the unlabeled images are seen
+        through ``augmenter_unlabeled``.
+
     test_time_views : AffineViews or None
         The fixed warps that predictions average, or None.
 
@@ -105,6 +111,7 @@ class FitPlan:
     student_channels: tuple | None
     augmenter: object
     augmenter_unlabeled: object
+    unlabeled_view_start: int
     test_time_views: AffineViews | None
     precision: str
     inference_batch_size: int
@@ -132,6 +139,7 @@ class FitPlan:
             student_channels=self.student_channels,
             augmenter=self.augmenter,
             augmenter_unlabeled=self.augmenter_unlabeled,
+            unlabeled_view_start=self.unlabeled_view_start,
             test_time_augmentation=self.test_time_views is not None,
             precision=self.precision,
             inference_batch_size=self.inference_batch_size,
@@ -183,6 +191,8 @@ def resolve_plan(estimator, X, image_shape, n_labeled, n_unlabeled):
             "fraction of the run) or raise max_epochs.",
             UserWarning,
         )
+    augmenter_unlabeled = _augmenter(estimator.augmenter_unlabeled, value_range)
+    view_start = _view_start(estimator, augmenter_unlabeled, max_epochs)
     # Students learn pseudo-labels: none if those never started.
     rounds = _student_rounds(estimator) if student_epochs and T1 < max_epochs else 0
     return FitPlan(
@@ -194,7 +204,8 @@ def resolve_plan(estimator, X, image_shape, n_labeled, n_unlabeled):
         student_epochs=student_epochs if rounds else 0,
         student_channels=_student_channels(estimator) if rounds else None,
         augmenter=_augmenter(estimator.augmenter, value_range, _AUTO_STROKES),
-        augmenter_unlabeled=_augmenter(estimator.augmenter_unlabeled, value_range),
+        augmenter_unlabeled=augmenter_unlabeled,
+        unlabeled_view_start=view_start,
         test_time_views=_test_time_views(estimator, value_range),
         precision=resolve_precision(estimator.precision, estimator.device),
         inference_batch_size=inference_batch_size(estimator.device),
@@ -205,10 +216,28 @@ def resolve_plan(estimator, X, image_shape, n_labeled, n_unlabeled):
 
 
 def _epochs(value, max_epochs):
-    """Return the epoch of ``T1``/``T2``: an int as is, a float as a fraction."""
+    """Return the epoch of ``T1``, ``T2`` or ``unlabeled_view_start``.
+
+    An int as is, a float as a fraction of ``max_epochs``.
+    """
     if isinstance(value, Integral):
         return int(value)
     return round(value * max_epochs)
+
+
+def _view_start(estimator, augmenter_unlabeled, max_epochs):
+    """``unlabeled_view_start`` as an epoch, "auto" resolved."""
+    value = estimator.unlabeled_view_start
+    epoch = _epochs(_AUTO_VIEW_START if value == "auto" else value, max_epochs)
+    if augmenter_unlabeled is not None and epoch >= max_epochs:
+        warnings.warn(
+            f"unlabeled_view_start={value!r} is epoch {epoch} >= "
+            f"max_epochs={max_epochs}: augmenter_unlabeled is never used. "
+            "Lower unlabeled_view_start (a float is a fraction of the run) or "
+            "set augmenter_unlabeled=None.",
+            UserWarning,
+        )
+    return epoch
 
 
 def _student_epochs(estimator, n_rows, n_unlabeled):

@@ -12,7 +12,8 @@ def train_pseudo_label_net(estimator, plan, data, progress=None, store=None):
     ``plan.max_epochs`` epochs of labeled and unlabeled batches, the weight
     of the pseudo-label loss ramping from 0 at ``plan.T1`` to
     ``estimator.alpha_f`` at ``plan.T2``; the labeled and unlabeled images
-    seen through ``plan.augmenter`` and ``plan.augmenter_unlabeled``.
+    seen through ``plan.augmenter`` and, from epoch
+    ``plan.unlabeled_view_start`` on, ``plan.augmenter_unlabeled``.
     ``progress`` is a :class:`~sklearn_pseudolabel._progress.FitProgress` or
     None; ``store`` a :class:`~sklearn_pseudolabel._checkpoint.CheckpointStore`
     to save the epochs to (and resume from), or None.
@@ -30,6 +31,7 @@ def train_pseudo_label_net(estimator, plan, data, progress=None, store=None):
         T2=plan.T2,
         alpha_f=estimator.alpha_f,
         augmenters=(plan.augmenter, plan.augmenter_unlabeled),
+        unlabeled_view_start=plan.unlabeled_view_start,
         progress=stage,
         checkpoint=store is not None,
     )

@@ -15,8 +15,8 @@ from sklearn_pseudolabel._checkpoint import FILENAME
 from .conftest import TINY
 
 #: Two small configurations that between them hold every kind of state: the
-#: weight average, the labeled view's and the batches' random streams, the
-#: cosine schedule, students (A); the epoch pool, a class-adaptive mask,
+#: weight average, the views' and the batches' random streams, the unlabeled
+#: view from epoch 2 on, the cosine schedule, students (A); the epoch pool, a class-adaptive mask,
 #: distribution alignment, early stopping and an exponential schedule (B).
 CONFIGS = {
     "A": dict(
@@ -27,6 +27,7 @@ CONFIGS = {
         student_epochs=2,
         student_rounds=2,
         augmenter="auto",
+        augmenter_unlabeled="auto",  # from epoch 2 of 4
     ),
     "B": dict(
         TINY,
@@ -132,6 +133,7 @@ def uninterrupted(tmp_path_factory):
     "config, kill",
     [
         ("A", "0:2"),  # killed as the Pseudo-Label network starts epoch 3
+        ("A", "0:3"),  # ... once its unlabeled view is on
         ("A", "2:1"),  # ... as the second student starts its second epoch
         ("A", "save:5"),  # ... halfway through writing the fifth checkpoint
         ("B", "1:1"),  # the epoch pool, the adaptive mask, early stopping

@@ -364,6 +364,9 @@ def _assert_unchanged(clf, before):
         (dict(weight_decay=-1.0), "weight_decay"),
         (dict(hidden_units=-1), "hidden_units"),
         (dict(augmenter_unlabeled="strong"), "augmenter_unlabeled"),
+        (dict(unlabeled_view_start=1.5), "unlabeled_view_start"),
+        (dict(unlabeled_view_start=-1), "unlabeled_view_start"),
+        (dict(unlabeled_view_start="late"), "unlabeled_view_start"),
         (dict(student_channels=(8, 16)), "one positive integer per convolution"),
         (dict(student_channels=(8, 0, 16)), "one positive integer per convolution"),
         (dict(student_channels=(8, True, 16)), "one positive integer per"),
@@ -467,13 +470,42 @@ def test_augmenters_see_their_half_of_each_batch(digits_partial):
     X, y = digits_partial
     labeled, unlabeled = _SpyAugmenter(), _SpyAugmenter()
     make_clf(
-        max_epochs=3, T1=0, T2=1, augmenter=labeled, augmenter_unlabeled=unlabeled
+        max_epochs=3,
+        T1=0,
+        T2=1,
+        augmenter=labeled,
+        augmenter_unlabeled=unlabeled,
+        unlabeled_view_start=0,
     ).fit(X, y)
     n_steps = 10  # ceil(300 unlabeled / 32)
     assert labeled.sizes[0] == 32  # epoch 0: alpha = 0, labeled only
     assert labeled.sizes[n_steps : 2 * n_steps] == [32] * n_steps
     # Epochs 1 and 2 use the unlabeled images, the last batch of 300 - 288.
     assert unlabeled.sizes == ([32] * (n_steps - 1) + [12]) * 2
+
+
+@pytest.mark.parametrize(
+    "start, epoch, n_view_epochs",
+    [
+        (0, 0, 3),  # epochs 1-3 use the unlabeled images (epoch 0: alpha = 0)
+        (2, 2, 2),
+        ("auto", 2, 2),  # half of 4 epochs
+        (0.75, 3, 1),
+    ],
+)
+def test_unlabeled_view_starts_at_its_epoch(digits_partial, start, epoch, n_view_epochs):
+    X, y = digits_partial
+    labeled, unlabeled = _SpyAugmenter(), _SpyAugmenter()
+    clf = make_clf(
+        max_epochs=4,
+        T1=0,
+        T2=1,
+        augmenter=labeled,
+        augmenter_unlabeled=unlabeled,
+        unlabeled_view_start=start,
+    ).fit(X, y)
+    assert clf.unlabeled_view_start_ == epoch
+    assert unlabeled.sizes == ([32] * 9 + [12]) * n_view_epochs
 
 
 def test_identity_augmenter_changes_nothing_real_one_does(fitted, digits_partial):

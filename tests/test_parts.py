@@ -182,6 +182,19 @@ def test_views_apply_each_augmenter_to_its_half():
     assert not hasattr(views, "generator_")
 
 
+def test_views_start_the_unlabeled_view_at_its_epoch():
+    X_l, X_u = torch.zeros(2, 1, 2, 2), torch.zeros(3, 1, 2, 2)
+    views = Views(labeled=_AddOne(), unlabeled=_AddOne(), unlabeled_start=2)
+    views.start(_context())
+    for epoch, on in [(0, False), (1, False), (2, True), (5, True)]:
+        views.epoch_begin(epoch)
+        lab, unl = views.student(X_l, X_u)
+        assert (lab == 1).all()  # the labeled view is never held back
+        assert (unl == 1).all() if on else unl is X_u
+    views.stop()
+    assert not hasattr(views, "unlabeled_on_")
+
+
 def test_part_repr_shows_parameters_not_state():
     mask = ClassAdaptiveThreshold(0.9)
     mask.start(_context())

@@ -33,6 +33,7 @@ PLAN_ATTRIBUTES = (
     "student_channels_",
     "augmenter_",
     "augmenter_unlabeled_",
+    "unlabeled_view_start_",
     "test_time_augmentation_",
     "precision_",
     "inference_batch_size_",
@@ -170,6 +171,30 @@ def test_T1_T2_as_fractions_of_the_run(params, expected):
     assert (plan.T1, plan.T2) == expected
 
 
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        (dict(), 22),  # "auto": half the 45 epochs
+        (dict(max_epochs=10), 5),
+        (dict(unlabeled_view_start=0.2), 9),
+        (dict(unlabeled_view_start=30), 30),
+        (dict(unlabeled_view_start=0), 0),
+        (dict(unlabeled_view_start=1.0), 45),  # never, without a view: no warning
+    ],
+)
+def test_unlabeled_view_start_in_epochs(params, expected):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _plan_for(100, 59_900, **params).unlabeled_view_start == expected
+
+
+def test_warning_when_the_unlabeled_view_is_never_used():
+    with pytest.warns(UserWarning, match="epoch 45 >= max_epochs=45"):
+        _plan_for(100, 59_900, augmenter_unlabeled="auto", unlabeled_view_start=1.0)
+    with pytest.warns(UserWarning, match="augmenter_unlabeled is never used"):
+        _plan_for(100, 59_900, augmenter_unlabeled="auto", unlabeled_view_start=50)
+
+
 def test_T1_T2_fractions_follow_the_run_length():
     short = _plan_for(100, 59_900, T1=0.2, T2=0.6, max_epochs=10)
     long = _plan_for(100, 59_900, T1=0.2, T2=0.6, max_epochs=100)
@@ -222,6 +247,7 @@ def test_plan_attributes_of_a_small_fit(digits_partial):
     assert clf.augmenter_ is clf.net_.views.labeled
     assert clf.augmenter_.stroke_probability == 0.5
     assert clf.augmenter_unlabeled_ is None
+    assert clf.unlabeled_view_start_ == 2  # round(3 / 2)
     assert clf.test_time_augmentation_ is True
     assert clf.precision_ == clf.net_.precision == "float32"
     assert clf.inference_batch_size_ == clf.net_.inference_batch_size == 128
@@ -256,6 +282,7 @@ def test_plan_of_mnist():
     assert plan.augmenter.value_range == (0.0, 1.0)
     assert plan.augmenter.stroke_probability == 0.5
     assert plan.augmenter_unlabeled is None
+    assert plan.unlabeled_view_start == 22  # round(45 / 2), halves to even
     assert isinstance(plan.test_time_views, AffineViews)
     assert plan.precision == resolve_precision("auto", "cpu")
     assert plan.inference_batch_size == 128

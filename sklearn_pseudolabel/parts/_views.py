@@ -17,25 +17,34 @@ class Views(Part):
         The student's view of the unlabeled images (a strong augmentation in
         FixMatch); None keeps them as they are. The teacher always labels
         the un-augmented images.
+
+    unlabeled_start : int, default=0
+        First epoch (0-based) of the unlabeled view; the epochs before it
+        keep the unlabeled images as they are.
     """
 
-    def __init__(self, labeled=None, unlabeled=None):
+    def __init__(self, labeled=None, unlabeled=None, unlabeled_start=0):
         self.labeled = labeled
         self.unlabeled = unlabeled
+        self.unlabeled_start = unlabeled_start
 
     def start(self, context):
         """Draw the augmentations from the fit's generator."""
         self.generator_ = context.generator
+        self.epoch_begin(0)
+
+    def epoch_begin(self, epoch):
+        """Use the unlabeled view in ``epoch`` if it has started."""
+        self.unlabeled_on_ = epoch >= self.unlabeled_start
 
     def stop(self):
-        """Forget the generator."""
-        del self.generator_
+        """Forget the generator and the epoch's switch."""
+        del self.generator_, self.unlabeled_on_
 
     def student(self, X_labeled, X_unlabeled):
         """Return the student's views of both parts of a batch."""
-        return self._view(self.labeled, X_labeled), self._view(
-            self.unlabeled, X_unlabeled
-        )
+        unlabeled = self.unlabeled if self.unlabeled_on_ else None
+        return self._view(self.labeled, X_labeled), self._view(unlabeled, X_unlabeled)
 
     def _view(self, augmenter, X):
         if augmenter is None or not len(X):
