@@ -16,8 +16,9 @@ from .conftest import TINY
 
 #: Two small configurations that between them hold every kind of state: the
 #: weight average, the views' and the batches' random streams, the unlabeled
-#: view from epoch 2 on, the cosine schedule, students (A); the epoch pool, a class-adaptive mask,
-#: distribution alignment, early stopping and an exponential schedule (B).
+#: view from epoch 2 on, the cosine schedule, students (A); the epoch pool, a
+#: class-adaptive mask, distribution alignment, early stopping and an
+#: exponential schedule (B).
 CONFIGS = {
     "A": dict(
         TINY,

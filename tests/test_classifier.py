@@ -493,7 +493,9 @@ def test_augmenters_see_their_half_of_each_batch(digits_partial):
         (0.75, 3, 1),
     ],
 )
-def test_unlabeled_view_starts_at_its_epoch(digits_partial, start, epoch, n_view_epochs):
+def test_unlabeled_view_starts_at_its_epoch(
+    digits_partial, start, epoch, n_view_epochs
+):
     X, y = digits_partial
     labeled, unlabeled = _SpyAugmenter(), _SpyAugmenter()
     clf = make_clf(
