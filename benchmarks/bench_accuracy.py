@@ -103,16 +103,23 @@ def _other_load(busy_before, busy_after, own_seconds, seconds):
 #: The classifier's parameters and their defaults.
 DEFAULTS = PseudoLabelCNNClassifier().get_params(deep=False)
 
+#: The defaults that have changed since the log began, with their former
+#: values. A record's parameters are those that differ from the defaults of
+#: the log's first runs (``BASELINE``), so a configuration keeps its hash
+#: when a default changes; its row is named by what differs from today's.
+FORMER_DEFAULTS = {"augmenter_unlabeled": None}
+BASELINE = dict(DEFAULTS, **FORMER_DEFAULTS)
+
 
 def resolved_configuration(clf):
-    """Return the parameters a user set and what the fitted ``clf`` resolved."""
+    """Return the parameters set against ``BASELINE`` and what ``clf`` resolved."""
     params = clf.get_params(deep=False)
     changed = {
         k: repr(v)
         for k, v in params.items()
         # The audit of validation runs observes and changes nothing.
         if k not in ("random_state", "verbose", "callbacks")
-        and repr(v) != repr(DEFAULTS[k])
+        and repr(v) != repr(BASELINE[k])
     }
     plan = {k: _resolved(clf, k) for k in PLAN_FIELDS}
     if clf.augmenter_unlabeled_ is not None:
@@ -328,7 +335,7 @@ def _name(group):
     """
     run = group[0]
     config = run["config"]
-    params = ", ".join(f"{k}={_one_line(v)}" for k, v in config["params"].items())
+    params = ", ".join(f"{k}={_one_line(v)}" for k, v in _shown(config).items())
     name = f"{params or 'defaults'} (`{run['config_hash']}`, {run['precision']})"
     gone = _gone(config["params"])
     if gone:
@@ -343,6 +350,24 @@ def _name(group):
             "unlabeled_view_start]"
         )
     return name
+
+
+def _shown(config):
+    """Return the parameters of ``config`` that differ from today's defaults.
+
+    ``config["params"]`` are those that differ from ``BASELINE``. A view of
+    the unlabeled images recorded without ``unlabeled_view_start`` ran before
+    that parameter: from the first epoch.
+    """
+    params = dict(config["params"])
+    for key, value in FORMER_DEFAULTS.items():
+        params.setdefault(key, repr(value))
+    plan = config["plan"]
+    if plan["augmenter_unlabeled"] is not None and "unlabeled_view_start" not in plan:
+        params.setdefault("unlabeled_view_start", "0")
+    return {
+        k: v for k, v in params.items() if k not in DEFAULTS or v != repr(DEFAULTS[k])
+    }
 
 
 def _gone(params):

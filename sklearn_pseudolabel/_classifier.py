@@ -192,11 +192,12 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         it; none for rows of features.
 
     augmenter_unlabeled : "auto", ImageAugmenter, RandomDistortion or None, \
-            default=None
+            default="auto"
         The trained network's view of the unlabeled images, which the teacher
         labels clean (FixMatch's consistency), from epoch
         ``unlabeled_view_start_`` on. ``"auto"``: the weak view of
-        ``augmenter="auto"`` without strokes. None: the clean images.
+        ``augmenter="auto"`` without strokes; none for rows of features.
+        None: the clean images.
 
     unlabeled_view_start : int, float or "auto", default="auto"
         First Pseudo-Label epoch in which the trained network sees
@@ -414,7 +415,7 @@ class PseudoLabelCNNClassifier(ModuleParamsMixin, ClassifierMixin, BaseEstimator
         init="he",
         image_shape=None,
         augmenter="auto",
-        augmenter_unlabeled=None,
+        augmenter_unlabeled="auto",
         unlabeled_view_start="auto",
         test_time_augmentation="auto",
         ema_decay=0.99,

@@ -31,6 +31,7 @@ REFERENCE_STEP = dict(
     threshold=None,
     ema_decay=None,
     augmenter=None,
+    augmenter_unlabeled=None,
     batch_norm=False,
     hidden_units=0,
     lr_decay=0.998,

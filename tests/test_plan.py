@@ -281,7 +281,9 @@ def test_plan_of_mnist():
     assert isinstance(plan.augmenter, RandomDistortion)
     assert plan.augmenter.value_range == (0.0, 1.0)
     assert plan.augmenter.stroke_probability == 0.5
-    assert plan.augmenter_unlabeled is None
+    assert isinstance(plan.augmenter_unlabeled, RandomDistortion)
+    assert plan.augmenter_unlabeled.value_range == (0.0, 1.0)
+    assert plan.augmenter_unlabeled.stroke_probability == 0
     assert plan.unlabeled_view_start == 22  # round(45 / 2), halves to even
     assert isinstance(plan.test_time_views, AffineViews)
     assert plan.precision == resolve_precision("auto", "cpu")
