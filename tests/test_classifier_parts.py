@@ -535,7 +535,9 @@ def test_defaults_build_the_recipe(digits_partial):
     clf = PseudoLabelCNNClassifier(max_epochs=2, random_state=0).fit(X, y)
     net = clf.net_
     assert isinstance(net.views.labeled, RandomDistortion)
-    assert net.views.unlabeled is None
+    assert isinstance(net.views.unlabeled, RandomDistortion)
+    assert net.views.unlabeled.stroke_probability == 0
+    assert net.views.unlabeled_start == 1  # round(2 / 2)
     assert isinstance(net.teacher, parts.EvalTeacher) and net.pool is None
     assert isinstance(net.mask, parts.FixedThreshold)
     assert net.mask.threshold == 0.95

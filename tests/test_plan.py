@@ -179,7 +179,8 @@ def test_T1_T2_as_fractions_of_the_run(params, expected):
         (dict(unlabeled_view_start=0.2), 9),
         (dict(unlabeled_view_start=30), 30),
         (dict(unlabeled_view_start=0), 0),
-        (dict(unlabeled_view_start=1.0), 45),  # never, without a view: no warning
+        # Never, without a view: no warning.
+        (dict(unlabeled_view_start=1.0, augmenter_unlabeled=None), 45),
     ],
 )
 def test_unlabeled_view_start_in_epochs(params, expected):
@@ -190,9 +191,9 @@ def test_unlabeled_view_start_in_epochs(params, expected):
 
 def test_warning_when_the_unlabeled_view_is_never_used():
     with pytest.warns(UserWarning, match="epoch 45 >= max_epochs=45"):
-        _plan_for(100, 59_900, augmenter_unlabeled="auto", unlabeled_view_start=1.0)
+        _plan_for(100, 59_900, unlabeled_view_start=1.0)
     with pytest.warns(UserWarning, match="augmenter_unlabeled is never used"):
-        _plan_for(100, 59_900, augmenter_unlabeled="auto", unlabeled_view_start=50)
+        _plan_for(100, 59_900, unlabeled_view_start=50)
 
 
 def test_T1_T2_fractions_follow_the_run_length():
