@@ -1003,9 +1003,8 @@ def test_ctrl_c_in_the_student_keeps_the_previous_fit(fitted, digits_partial):
 #: bc94b33 (before the fit was split into a plan and stages) on a CPU whose
 #: float32 kernels give ``_KERNEL_FINGERPRINT``. Other CPUs round differently
 #: (their kernels differ), and a fit amplifies the difference. "defaults" are
-#: the defaults up to the commit that changed ``augmenter_unlabeled`` from None
-#: to "auto" (the commit after cabb77a, see docs/changelog.rst): the pin fits
-#: them with ``augmenter_unlabeled=None``.
+#: the defaults until commit 9088425 changed ``augmenter_unlabeled`` from None
+#: to "auto": the pin fits them with ``augmenter_unlabeled=None``.
 _PINNED = {"defaults": "dbc6fa0caee4e5df", "reference": "f1416effef1cddae"}
 _KERNEL_FINGERPRINT = "a5f3377f5143623a"
 
