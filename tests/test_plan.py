@@ -189,6 +189,16 @@ def test_unlabeled_view_start_in_epochs(params, expected):
         assert _plan_for(100, 59_900, **params).unlabeled_view_start == expected
 
 
+def test_defaults_have_no_view_of_rows_of_features():
+    X = np.linspace(-1, 3, 2 * 64).reshape(2, 64)
+    estimator = PseudoLabelCNNClassifier(random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plan = resolve_plan(estimator, X, (1, 1, 64), 100, 20_000)
+    assert plan.augmenter is None and plan.augmenter_unlabeled is None
+    assert plan.test_time_views is None
+
+
 def test_warning_when_the_unlabeled_view_is_never_used():
     with pytest.warns(UserWarning, match="epoch 45 >= max_epochs=45"):
         _plan_for(100, 59_900, unlabeled_view_start=1.0)
