@@ -340,11 +340,7 @@ def _name(group):
     gone = _gone(config["params"])
     if gone:
         name += f" [{', '.join(gone)}: at {_commits(group)} only, since removed]"
-    if (
-        config["plan"]["augmenter_unlabeled"] is not None
-        and "unlabeled_view_start" not in config["plan"]
-        and "unlabeled_view_start" not in config["params"]
-    ):
+    if _view_from_first_epoch(config):
         name += (
             f" [view from the first epoch: at {_commits(group)}, before "
             "unlabeled_view_start]"
@@ -362,12 +358,22 @@ def _shown(config):
     params = dict(config["params"])
     for key, value in FORMER_DEFAULTS.items():
         params.setdefault(key, repr(value))
-    plan = config["plan"]
-    if plan["augmenter_unlabeled"] is not None and "unlabeled_view_start" not in plan:
-        params.setdefault("unlabeled_view_start", "0")
+    if _view_from_first_epoch(config):
+        params["unlabeled_view_start"] = "0"
     return {
         k: v for k, v in params.items() if k not in DEFAULTS or v != repr(DEFAULTS[k])
     }
+
+
+def _view_from_first_epoch(config):
+    """Whether ``config`` ran an unlabeled view before ``unlabeled_view_start``.
+
+    Such a run records the view but no first epoch: its view began at 0.
+    """
+    return config["plan"]["augmenter_unlabeled"] is not None and not (
+        "unlabeled_view_start" in config["plan"]
+        or "unlabeled_view_start" in config["params"]
+    )
 
 
 def _gone(params):
