@@ -175,6 +175,7 @@ ORDER = (
     "accuracy",
     "ablation",
     "demo",
+    "small",
     "reference",
     "fit-time",
     "fit-time-cuda",

@@ -37,19 +37,17 @@ MODELS = {
 }
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--draws", type=int, default=5)
-    args = parser.parse_args()
-    X, y = load_digits(return_X_y=True)
-    X = X / 16.0
+def compare(draws, split):
+    """Fit every model of ``MODELS`` on each draw; return the results table.
+
+    ``split(seed)`` returns the draw's ``(X_train, y_partial, X_test,
+    y_test)``, with -1 for the unlabeled training rows; ``seed`` is also
+    each model's ``random_state``.
+    """
     scores = {name: [] for name in MODELS}
     times = {name: [] for name in MODELS}
-    for seed in range(args.draws):
-        X_train, X_test, y_train, y_test = train_test_split(
-            X, y, test_size=0.3, stratify=y, random_state=seed
-        )
-        y_partial = hide_labels(y_train, 100, random_state=seed)
+    for seed in draws:
+        X_train, y_partial, X_test, y_test = split(seed)
         for name, make in MODELS.items():
             model = make(seed)
             start = time.perf_counter()
@@ -66,11 +64,27 @@ def main():
         ]
         for name in MODELS
     ]
+    return table(["model", "accuracy", "per draw", "fit (s)"], rows)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--draws", type=int, default=5)
+    args = parser.parse_args()
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+
+    def split(seed):
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.3, stratify=y, random_state=seed
+        )
+        return X_train, hide_labels(y_train, 100, random_state=seed), X_test, y_test
+
     body = (
         "Test accuracy on sklearn digits (30 % of the 1,797 images, stratified), "
         "10 labels per class of the other 70 %, the rest unlabeled; mean ± "
         f"sample std over {args.draws} draws (seeds 0..{args.draws - 1}):\n\n"
-        + table(["model", "accuracy", "per draw", "fit (s)"], rows)
+        + compare(range(args.draws), split)
     )
     write_section("demo", "The demo on sklearn digits", body)
 
