@@ -205,6 +205,15 @@ def hide_labels(y, n_labeled, *, stratify="balanced", random_state=None):
         Copy of ``y`` with unkept labels set to -1 (object dtype for string
         labels, so that -1 can sit beside them).
 
+    Notes
+    -----
+    Draws of one integer ``random_state`` are nested: the labels kept for a
+    smaller ``n_labeled`` are among those kept for a larger one, with
+    ``stratify=None``, and with ``stratify="balanced"`` when every class has
+    at least ``ceil(n_labeled / n_classes)`` samples for the larger count. A
+    curve over ``n_labeled`` thus adds labels to the same images.
+    ``"proportional"`` makes no such promise.
+
     Examples
     --------
     >>> import numpy as np

@@ -66,6 +66,23 @@ def test_exact_count_for_any_class_sizes(sizes, frac, stratify):
     assert (y_partial != -1).sum() == n_labeled
 
 
+@settings(max_examples=50, deadline=None)
+@given(data=st.data(), stratify=st.sampled_from(["balanced", None]))
+def test_draws_of_one_seed_are_nested(data, stratify):
+    n_classes = data.draw(st.integers(2, 6))
+    n_large = data.draw(st.integers(1, 60))
+    n_small = data.draw(st.integers(1, n_large))
+    share = -(-n_large // n_classes)
+    sizes = data.draw(
+        st.lists(st.integers(share, share + 20), min_size=n_classes, max_size=n_classes)
+    )
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    y = np.repeat(np.arange(n_classes), sizes)
+    small = hide_labels(y, n_small, stratify=stratify, random_state=seed) != -1
+    large = hide_labels(y, n_large, stratify=stratify, random_state=seed) != -1
+    assert not (small & ~large).any()
+
+
 @pytest.mark.parametrize(
     "y, n, match",
     [
