@@ -621,7 +621,9 @@ def report():
         + _commands(test)
         + "\n\nAll 60,000 training images, `n` labeled "
         "(`hide_labels(y, n, random_state=draw)`, n / 10 per digit), the rest "
-        "-1, and `random_state=draw`. Draws "
+        "-1, and `random_state=draw`. A draw's labels at a smaller `n` are among "
+        "its labels at a larger one (`hide_labels` draws are nested), so a draw's "
+        "columns add labels to the same images. Draws "
         + ", ".join(map(str, TUNING_DRAWS))
         + " chose the defaults of the log's first runs, on this same test set: "
         "they are never reported here. What changed since ("
