@@ -7,7 +7,7 @@ scored on the official 10,000 test images. At this size the defaults resolve
 to no student (a student needs more unlabeled rows) and to more epochs than
 on full MNIST (a floor on the optimizer steps): the plan of a small data set.
 
-    .venv/bin/python benchmarks/bench_small.py --draws 100 101 102 103 104
+    .venv/bin/python benchmarks/bench_small.py
 """
 
 import argparse
