@@ -113,9 +113,10 @@ def sync(device):
 
 
 def cpu_model():
-    """Return the CPU's model name and whether it has AMX tiles.
+    """Return the CPU's model name and its bfloat16 instructions.
 
-    A fit's ``precision="auto"`` and its speed depend on both. Read from
+    Whether it has AMX tiles, and AVX512-BF16 when it has: a fit's
+    ``precision="auto"`` and its speed depend on them. Read from
     Linux's /proc/cpuinfo; elsewhere, the architecture.
     """
     try:
@@ -124,9 +125,10 @@ def cpu_model():
     except OSError:
         return platform.processor() or platform.machine()
     info = {key.strip(): value.strip() for key, value in info.items()}
-    amx = "amx_tile" in info.get("flags", "").split()
+    flags = info.get("flags", "").split()
     name = info.get("model name", platform.machine())
-    return f"{name}, {'with' if amx else 'without'} AMX"
+    model = f"{name}, {'with' if 'amx_tile' in flags else 'without'} AMX"
+    return model + (", with AVX512-BF16" if "avx512_bf16" in flags else "")
 
 
 def machine(device="cpu"):

@@ -345,9 +345,11 @@ def resolve_precision(precision, device):
     """Return ``precision``, ``"auto"`` resolved for ``device``.
 
     ``"auto"`` is ``"bfloat16"`` on a CPU with Intel AMX tile units, which
-    run bfloat16 matrix products natively, and ``"float32"`` elsewhere: CPUs
-    without AMX emulate bfloat16 or gain little from it, and the small
-    networks here leave a GPU bound by kernel launches, not arithmetic.
+    run bfloat16 matrix products natively, and ``"float32"`` elsewhere: on
+    CPUs whose bfloat16 instructions are AVX512-BF16 only, bfloat16 is faster
+    too but its accuracy against float32 is not settled (the ablation block
+    of ``docs/benchmarks.md``), and the small networks here leave a GPU bound
+    by kernel launches, not arithmetic.
 
     Examples
     --------
