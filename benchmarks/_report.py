@@ -115,8 +115,8 @@ def sync(device):
 def cpu_model():
     """Return the CPU's model name and its bfloat16 instructions.
 
-    Whether it has AMX tiles, and AVX512-BF16 when it has: a fit's
-    ``precision="auto"`` and its speed depend on them. Read from
+    Says whether it has AMX tiles, and names AVX512-BF16 where present: a
+    fit's ``precision="auto"`` and its speed depend on them. Read from
     Linux's /proc/cpuinfo; elsewhere, the architecture.
     """
     try:
