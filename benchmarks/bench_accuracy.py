@@ -63,8 +63,12 @@ TUNING_DRAWS = tuple(range(5))
 #: Training images held out, labelled, by ``--split validation``.
 N_VALIDATION = 10_000
 
-#: Test error targets (%), by number of labels.
-TARGETS = {100: 1.0, 250: 0.9, 600: 0.8, 1000: 0.7, 3000: 0.6}
+#: Test error targets (%), by number of labels: of the mean over draws ...
+TARGETS = {100: 1.0, 250: 0.75, 600: 0.8, 1000: 0.7, 3000: 0.6}
+#: ... and of every draw.
+DRAW_TARGETS = {100: 1.1, 250: 1.0}
+#: Minutes a fit may take.
+MINUTES_TARGET = 20
 
 #: Published MNIST test errors (%): method -> {labels: (mean, std or None)}.
 #: Mean ± std over the authors' label draws, as their papers report them.
@@ -439,14 +443,7 @@ def _tables(runs, counts, digits=2):
                 for n in counts
             ]
         )
-        clean = {
-            n: [
-                r["fit_minutes"]
-                for r in by_n[n]
-                if r["other_load"] is not None and r["other_load"] < CLEAN_LOAD
-            ]
-            for n in counts
-        }
+        clean = {n: [r["fit_minutes"] for r in by_n[n] if _clean(r)] for n in counts}
         minutes.append([name] + [_summary(clean[n], 1) for n in counts])
     return header, errors, draws, minutes
 
@@ -538,6 +535,48 @@ def _confusion_table(runs, counts):
     )
 
 
+def _target_cell(n):
+    """Return the targets at ``n`` labels, as a table cell."""
+    if n not in TARGETS:
+        return "–"
+    each = f", each draw ≤ {DRAW_TARGETS[n]:.2f}" if n in DRAW_TARGETS else ""
+    return f"mean ≤ {TARGETS[n]:.2f}{each}"
+
+
+def _clean(run):
+    """Whether ``run`` had the CPU to itself (its minutes count)."""
+    return run["other_load"] is not None and run["other_load"] < CLEAN_LOAD
+
+
+def _misses(name, n, runs):
+    """Say which targets the runs of configuration ``name`` at ``n`` labels miss."""
+    if not runs:
+        return []
+    where = f"{name} at {n} labels"
+    errors = [r["error"] for r in runs]
+    misses = []
+    if n in TARGETS and np.mean(errors) > TARGETS[n]:
+        misses.append(
+            f"{where}: mean {np.mean(errors):.2f} % against a target of "
+            f"{TARGETS[n]:.2f} %"
+        )
+    over = [r for r in runs if n in DRAW_TARGETS and r["error"] > DRAW_TARGETS[n]]
+    if over:
+        listed = ", ".join(f"{_draw_name(r)} ({r['error']:.2f})" for r in over)
+        misses.append(
+            f"{where}: draws {listed} above the target of {DRAW_TARGETS[n]:.2f} % "
+            "for every draw"
+        )
+    clean = [r for r in runs if _clean(r)]
+    slow = [r for r in clean if r["fit_minutes"] > MINUTES_TARGET]
+    if slow:
+        misses.append(
+            f"{where}: {len(slow)} of {len(clean)} fits that had the CPU to "
+            f"themselves over {MINUTES_TARGET} minutes"
+        )
+    return misses
+
+
 def _verdict(runs, missed):
     """Say which targets the runs miss."""
     if not runs:
@@ -582,9 +621,7 @@ def report():
     test = [r for r in runs if r["split"] == "test"]
     counts = sorted({r["n_labeled"] for r in test} | set(TARGETS))
     header, errors, draws, minutes = _tables(test, counts)
-    targets = [
-        ["target"] + [f"≤ {TARGETS[n]:.1f}" if n in TARGETS else "–" for n in counts]
-    ]
+    targets = [["target"] + [_target_cell(n) for n in counts]]
     published = [
         [f"published: {name}"]
         + [
@@ -596,13 +633,10 @@ def report():
         for name, row in PUBLISHED.items()
     ]
     missed = [
-        f"{_name(group)} at {n} labels: mean {np.mean(errs):.2f} % against a "
-        f"target of {TARGETS[n]:.1f} %"
+        miss
         for group in _groups(test).values()
         for n in counts
-        if n in TARGETS
-        for errs in [[r["error"] for r in group if r["n_labeled"] == n]]
-        if errs and np.mean(errs) > TARGETS[n]
+        for miss in _misses(_name(group), n, [r for r in group if r["n_labeled"] == n])
     ]
     body = (
         "Test error (%) on the official 10,000 MNIST test images, mean ± sample "
